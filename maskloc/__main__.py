@@ -1,0 +1,317 @@
+"""CLI: python -m maskloc train | evaluate | predict | build-dataset | summary.
+
+Arguments are wired to library calls and nothing else; every expected failure ends with one line
+on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import (
+    BOX_FORMATS,
+    BOX_LOSSES,
+    CLASS_WEIGHTINGS,
+    DEFAULT_CHECKPOINT,
+    DEFAULT_DATA,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
+from .transforms import PRESETS
+
+
+def _progress_bar(description: str) -> Callable[[int, int], None]:
+    """A tqdm bar fed by the library's (done, total) progress callbacks."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=description, unit="img", leave=False, file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not within [0, 1]")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    d, m, t = DataConfig(), ModelConfig(), TrainConfig()
+    p = commands.add_parser("train", help="train a model; writes OUT/best.pt, config and history")
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="dataset folder (competition layout)")
+    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument(
+        "--model", default=m.name, help="own_cnn | mobilenet_v2 | resnet50 | resnet50_fpn"
+    )
+    p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet")
+    p.add_argument("--freeze-backbone", action="store_true", help="train the heads only")
+    p.add_argument("--box-format", default=m.box_format, choices=BOX_FORMATS)
+    p.add_argument("--dropout", type=_fraction, default=m.dropout)
+    p.add_argument("--image-size", type=_positive, default=d.image_size)
+    p.add_argument("--augment", default=d.augment, choices=sorted(PRESETS))
+    p.add_argument("--val-fraction", type=_fraction, default=d.val_fraction)
+    p.add_argument("--split-seed", type=int, default=d.split_seed)
+    p.add_argument("--epochs", type=int, default=t.epochs)
+    p.add_argument("--steps", type=int, default=0, help="step mode: train this many steps")
+    p.add_argument("--eval-every", type=_positive, default=t.eval_every, help="steps (step mode)")
+    p.add_argument("--patience", type=_positive, default=t.patience, help="epochs without gain")
+    p.add_argument("--alpha", type=_fraction, default=t.alpha, help="weight of the box loss")
+    p.add_argument("--box-loss", default=t.box_loss, choices=BOX_LOSSES)
+    p.add_argument("--class-weighting", default=t.class_weighting, choices=CLASS_WEIGHTINGS)
+    p.add_argument("--lr-backbone", type=float, default=t.lr_backbone)
+    p.add_argument("--lr-class-head", type=float, default=t.lr_class_head)
+    p.add_argument("--lr-box-head", type=float, default=t.lr_box_head)
+    p.add_argument("--weight-decay", type=float, default=t.weight_decay)
+    p.add_argument("--batch-size", type=_positive, default=t.batch_size)
+    p.add_argument("--seed", type=int, default=t.seed)
+    p.add_argument("--device", default=t.device, help="auto | cpu | cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.set_defaults(handler=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .runs import train_run
+
+    config = RunConfig(
+        DataConfig(args.data, args.image_size, args.val_fraction, args.split_seed, args.augment),
+        ModelConfig(
+            name=args.model,
+            pretrained=not args.no_pretrained,
+            dropout=args.dropout,
+            freeze_backbone=args.freeze_backbone,
+            box_format=args.box_format,
+        ),
+        TrainConfig(
+            alpha=args.alpha,
+            box_loss=args.box_loss,
+            class_weighting=args.class_weighting,
+            lr_backbone=args.lr_backbone,
+            lr_class_head=args.lr_class_head,
+            lr_box_head=args.lr_box_head,
+            weight_decay=args.weight_decay,
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            patience=args.patience,
+            steps=args.steps,
+            eval_every=args.eval_every,
+            seed=args.seed,
+            device=args.device,
+            num_threads=args.threads,
+        ),
+    )
+    bar = None
+
+    def on_batch(trainer) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=trainer.state.total_steps, desc="train", unit="step", file=sys.stderr)
+        bar.update(1)
+        bar.set_postfix(loss=f"{trainer.state.last_batch['loss']:.3f}", epoch=trainer.state.epoch)
+
+    def on_eval(trainer) -> None:
+        row = trainer.state.history[-1]
+        line = (
+            f"epoch {row['epoch']} step {row['step']}: val loss {row['val_loss']:.4f} "
+            f"IoU {row['mean_iou']:.3f} acc {row['accuracy']:.3f} "
+            f"bal {row['balanced_accuracy']:.3f}{'  *best' if row.get('best') else ''}"
+        )
+        (bar.write if bar else print)(line, file=sys.stderr)
+
+    started = time.monotonic()
+    state = train_run(
+        config,
+        args.out,
+        {"on_batch_end": [on_batch], "on_eval_end": [on_eval]},
+        progress=_progress_bar("decode images"),
+    )
+    if bar is not None:
+        bar.close()
+    best = {k: v for k, v in state.best_metrics.items() if k != "confusion"}
+    print(
+        json.dumps({"run": args.out, **best, "wall_seconds": round(time.monotonic() - started, 1)})
+    )
+    return 0
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("evaluate", help="score a checkpoint on a split of a dataset folder")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--data", default=str(DEFAULT_DATA))
+    p.add_argument(
+        "--split",
+        default="val",
+        choices=("val", "test", "all"),
+        help="val: the model's validation split of train.csv; test: test.csv scored against "
+        "test_labels.csv; all: every labelled row of train.csv",
+    )
+    p.add_argument("--tta", action="store_true", help="average with the mirrored image")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--per-image", help="also write per-image results to this CSV")
+    p.set_defaults(handler=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .predict import Predictor, evaluate
+
+    predictor = Predictor(args.checkpoint)
+    metrics, per_image = evaluate(
+        predictor, args.data, args.split, args.tta, _progress_bar("decode images")
+    )
+    if args.per_image:
+        per_image.to_csv(args.per_image, index=False)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>18}: {value:.4f}" if isinstance(value, float) else f"{key:>18}: {value}")
+    return 0
+
+
+def _add_predict(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("predict", help="predict test.csv and write a submission CSV")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--data", default=str(DEFAULT_DATA))
+    p.add_argument("--out", default="submission.csv")
+    p.set_defaults(handler=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .predict import Predictor, predict_submission, write_submission
+
+    submission = predict_submission(
+        Predictor(args.checkpoint), args.data, _progress_bar("decode images")
+    )
+    write_submission(submission, args.out)
+    print(f"wrote {len(submission)} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _add_build_dataset(commands: argparse._SubParsersAction) -> None:
+    from .dataset_build import BuildSettings
+
+    s = BuildSettings()
+    p = commands.add_parser("build-dataset", help="crop one face per image from a raw photo set")
+    p.add_argument("--raw", required=True, help="folder with boxes.csv and images/")
+    p.add_argument("--out", required=True, help="dataset folder to write")
+    p.add_argument("--size", type=_positive, default=s.size, help="output side in pixels")
+    p.add_argument("--min-face", type=_positive, default=s.min_face, help="skip smaller faces")
+    p.add_argument("--context-min", type=float, default=s.context_min)
+    p.add_argument("--context-max", type=float, default=s.context_max)
+    p.add_argument("--max-other-overlap", type=_fraction, default=s.max_other_overlap)
+    p.add_argument("--test-fraction", type=_fraction, default=s.test_fraction)
+    p.add_argument(
+        "--max-per-photo",
+        type=lambda text: None if text.lower() == "none" else _positive(text),
+        default=s.max_per_photo,
+        help="cap on crops from one photo ('none': no cap)",
+    )
+    p.add_argument("--jpeg-quality", type=_positive, default=s.jpeg_quality)
+    p.add_argument("--seed", type=int, default=s.seed)
+    p.add_argument("--overwrite", action="store_true", help="replace a previous build in OUT")
+    p.set_defaults(handler=_build_dataset)
+
+
+def _build_dataset(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .dataset_build import BuildSettings, build_dataset
+
+    settings = replace(
+        BuildSettings(),
+        size=args.size,
+        min_face=args.min_face,
+        context_min=args.context_min,
+        context_max=args.context_max,
+        max_other_overlap=args.max_other_overlap,
+        test_fraction=args.test_fraction,
+        max_per_photo=args.max_per_photo,
+        jpeg_quality=args.jpeg_quality,
+        seed=args.seed,
+    )
+    report = build_dataset(
+        Path(args.raw), Path(args.out), settings, _progress_bar("crop faces"), args.overwrite
+    )
+    print(report.summary())
+    return 0
+
+
+def _add_summary(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("summary", help="layer table of a model (or a checkpoint's model)")
+    p.add_argument("--model", default="mobilenet_v2")
+    p.add_argument("--checkpoint", help="summarise this checkpoint's model instead")
+    p.add_argument("--image-size", type=_positive, default=DataConfig().image_size)
+    p.set_defaults(handler=_summary)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from .checkpoint import load_model
+    from .models import LocalizationModel, model_summary
+
+    if args.checkpoint:
+        model, meta = load_model(args.checkpoint)
+        size = meta["image_size"]
+    else:
+        model, size = LocalizationModel(ModelConfig(args.model, pretrained=False)), args.image_size
+    print(model_summary(model, size))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m maskloc",
+        description="Single-object localization: one class (mask / no-mask) and one box per image.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_evaluate, _add_predict, _add_build_dataset, _add_summary):
+        add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .engine import NonFiniteLoss
+    from .images import ImageError
+    from .weights import WeightsUnavailable
+
+    try:
+        return args.handler(args)
+    except (DataError, CheckpointError, ImageError, NonFiniteLoss, WeightsUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

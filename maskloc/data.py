@@ -1,0 +1,375 @@
+"""Dataset folders in the competition layout: read, validate row by row, split, cache, serve.
+
+Layout: `train.csv` (filename,xmin,ymin,xmax,ymax,class[,extra columns]), optional `test.csv`
+(filename), optional `test_labels.csv` (answers for test.csv), and `images/`. Boxes are pixels of
+the upright image; the library works with boxes normalised by each image's own width and height.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import albumentations as A
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+
+from .images import ImageError, read_rgb, upright_size
+
+KNOWN_CLASSES = ("mask", "no-mask")
+BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
+LABELLED_COLUMNS = ("filename", *BOX_COLUMNS, "class")
+MAX_CSV_BYTES = 50 * 1024 * 1024
+
+Progress = Callable[[int, int], None]
+
+
+class DataError(ValueError):
+    """A whole file is unusable (missing, empty, wrong columns); the message names it."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One rejected row: which file, which line (header is line 1), which field, why."""
+
+    file: str
+    row: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file} row {self.row}, {self.field}: {self.reason}"
+
+
+@dataclass
+class Table:
+    """The valid rows of one CSV (with image path and upright size added) and the rejected ones."""
+
+    frame: pd.DataFrame
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def has_boxes(self) -> bool:
+        return "xmin" in self.frame.columns
+
+    def normalized_boxes(self) -> np.ndarray:
+        """N x 4 float32 xyxy in [0, 1] of each image's own size."""
+        f = self.frame
+        scale = np.stack([f.width, f.height, f.width, f.height], axis=1).astype(np.float64)
+        return (f[list(BOX_COLUMNS)].to_numpy(np.float64) / scale).astype(np.float32)
+
+
+def safe_image_path(images_dir: Path, filename: str) -> Path:
+    """images_dir/filename, refusing names that are absolute or climb out of images_dir."""
+    if not filename or not filename.strip():
+        raise ValueError("empty filename")
+    for flavour in (PurePosixPath, PureWindowsPath):
+        pure = flavour(filename)
+        if pure.is_absolute() or pure.drive or ".." in pure.parts:
+            raise ValueError(f"{filename!r} must be a plain name inside images/")
+    root = images_dir.resolve()
+    path = (root / filename).resolve()
+    if not path.is_relative_to(root):
+        raise ValueError(f"{filename!r} points outside images/")
+    return path
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """Cells as stripped strings; BOM, delimiter and header case handled; DataError if unusable."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise DataError(f"{path}: larger than {MAX_CSV_BYTES // 2**20} MB")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty")
+    first_line = text.splitlines()[0]
+    try:
+        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, ValueError) as error:
+        raise DataError(f"{path}: cannot parse as CSV ({error})") from error
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame.apply(lambda column: column.str.strip())
+
+
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path.name}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(columns)} (found: {', '.join(map(str, frame.columns))})"
+        )
+
+
+def _check_row(
+    row: pd.Series, images_dir: Path, with_boxes: bool, classes: Sequence[str] | None
+) -> tuple[dict, tuple[str, str] | None]:
+    """Parsed fields of one row, or (field, reason) for the first thing wrong with it."""
+    try:
+        path = safe_image_path(images_dir, row["filename"])
+    except ValueError as error:
+        return {}, ("filename", str(error))
+    if not path.is_file():
+        return {}, ("filename", f"{row['filename']!r} not found in {images_dir.name}/")
+    try:
+        width, height = upright_size(path)
+    except ImageError as error:
+        return {}, ("filename", str(error).replace(str(path), repr(row["filename"])))
+    parsed = {"path": str(path), "width": width, "height": height}
+    if not with_boxes:
+        return parsed, None
+    for column in BOX_COLUMNS:
+        try:
+            value = float(row[column])
+        except ValueError:
+            return {}, (column, f"{row[column]!r} is not a number")
+        if not math.isfinite(value):
+            return {}, (column, "missing or not finite")
+        if value < 0:
+            return {}, (column, f"{value:g} is negative")
+        parsed[column] = value
+    if parsed["xmin"] >= parsed["xmax"]:
+        return {}, (
+            "xmax",
+            f"xmin {parsed['xmin']:g} must be below xmax {parsed['xmax']:g}",
+        )
+    if parsed["ymin"] >= parsed["ymax"]:
+        return {}, (
+            "ymax",
+            f"ymin {parsed['ymin']:g} must be below ymax {parsed['ymax']:g}",
+        )
+    if parsed["xmax"] > width or parsed["ymax"] > height:
+        return {}, ("xmax/ymax", f"box reaches outside the {width}x{height} image")
+    name = row["class"]
+    if not name:
+        return {}, ("class", "empty class name")
+    if classes is not None and name not in classes:
+        return {}, ("class", f"unknown class {name!r}; known: {', '.join(classes)}")
+    return parsed, None
+
+
+def read_table(
+    csv_path: Path,
+    images_dir: Path,
+    with_boxes: bool = True,
+    classes: Sequence[str] | None = None,
+) -> Table:
+    """Validate every row; good rows go to `frame`, bad ones to `problems` with line and reason."""
+    raw = read_csv_text(csv_path)
+    _require_columns(raw, LABELLED_COLUMNS if with_boxes else ("filename",), csv_path)
+    rows, problems, first_seen = [], [], {}
+    for index, row in raw.iterrows():
+        line = int(index) + 2
+        name = row["filename"]
+        if name in first_seen:
+            problems.append(
+                RowProblem(
+                    csv_path.name,
+                    line,
+                    "filename",
+                    f"duplicate of row {first_seen[name]}",
+                )
+            )
+            continue
+        parsed, problem = _check_row(row, images_dir, with_boxes, classes)
+        if problem is not None:
+            problems.append(RowProblem(csv_path.name, line, *problem))
+            continue
+        first_seen[name] = line
+        rows.append({**row.to_dict(), **parsed, "row": line})
+    columns = [*raw.columns, "path", "width", "height", "row"]
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
+    if with_boxes:
+        frame = frame.astype({c: "float64" for c in BOX_COLUMNS})
+    return Table(frame.reset_index(drop=True), problems)
+
+
+def class_names_for(*frames: pd.DataFrame) -> list[str]:
+    """The two known classes keep ids 0 and 1; any other class names follow in sorted order."""
+    seen = {name for frame in frames for name in frame["class"]}
+    return [*KNOWN_CLASSES, *sorted(seen - set(KNOWN_CLASSES))]
+
+
+@dataclass
+class DatasetFolder:
+    """A dataset folder after validation: what can be used, and what was refused and why."""
+
+    root: Path
+    train: Table
+    test: Table | None
+    test_labels: Table | None
+    class_names: list[str]
+
+    @property
+    def problems(self) -> list[RowProblem]:
+        tables = (self.train, self.test, self.test_labels)
+        return [p for table in tables if table is not None for p in table.problems]
+
+    def labels(self, table: Table) -> np.ndarray:
+        lookup = {name: i for i, name in enumerate(self.class_names)}
+        return table.frame["class"].map(lookup).to_numpy(np.int64)
+
+
+def load_dataset(root: str | Path) -> DatasetFolder:
+    """Read and validate a competition-layout folder; DataError if train.csv itself is unusable."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset folder not found")
+    images = root / "images"
+    if not images.is_dir():
+        raise DataError(f"{root}: no images/ folder")
+    train = read_table(root / "train.csv", images)
+    if train.frame.empty:
+        raise DataError(f"{root / 'train.csv'}: no usable rows ({len(train.problems)} rejected)")
+    test = read_table(root / "test.csv", images, False) if (root / "test.csv").is_file() else None
+    class_names = class_names_for(train.frame)
+    test_labels = None
+    if (root / "test_labels.csv").is_file():
+        test_labels = read_table(root / "test_labels.csv", images, True, class_names)
+    return DatasetFolder(root, train, test, test_labels, class_names)
+
+
+def split_indices(
+    labels: np.ndarray, groups: np.ndarray | None, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train/val positions; grouped when `groups` is given (no group on both sides)."""
+    positions = np.arange(len(labels))
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    counts = np.bincount(labels)
+    stratify = labels if counts[counts > 0].min() >= 2 else None
+    if groups is not None:
+        n_splits = max(2, round(1.0 / val_fraction))
+        if len(np.unique(groups)) >= n_splits:
+            splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            y = labels if stratify is not None else np.zeros_like(labels)
+            train, val = next(splitter.split(positions, y, groups))
+            return train, val
+    train, val = train_test_split(
+        positions, test_size=val_fraction, random_state=seed, stratify=stratify
+    )
+    return np.sort(train), np.sort(val)
+
+
+def channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 N x H x W x 3 images, in [0, 1] units."""
+    total = np.zeros(3)
+    squares = np.zeros(3)
+    for chunk in np.array_split(images, max(1, len(images) // 64)):
+        pixels = chunk.reshape(-1, 3).astype(np.float64) / 255.0
+        total += pixels.sum(axis=0)
+        squares += (pixels**2).sum(axis=0)
+    count = images.shape[0] * images.shape[1] * images.shape[2]
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 1e-12))
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def resize_square(image: np.ndarray, size: int) -> np.ndarray:
+    """Stretch to size x size; normalised boxes stay valid because both axes scale independently."""
+    shrinking = image.shape[0] > size or image.shape[1] > size
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
+class ImageCache:
+    """Decoded, resized uint8 images kept in memory so an epoch never re-reads a JPEG.
+
+    Keyed by (path, modification time, size); evicts least recently used beyond `max_bytes`.
+    """
+
+    def __init__(self, max_bytes: int = 2 * 1024**3) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def _load_one(self, path: str, size: int) -> np.ndarray:
+        key = (path, Path(path).stat().st_mtime_ns, size)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        image = resize_square(read_rgb(path, draft=size), size)
+        with self._lock:
+            self._items[key] = image
+            self._bytes += image.nbytes
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+        return image
+
+    def load(self, paths: Sequence[str], size: int, progress: Progress | None = None) -> np.ndarray:
+        """N x size x size x 3 uint8, decoding what is not cached yet on two threads."""
+        out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for done, image in enumerate(pool.map(lambda p: self._load_one(p, size), paths), 1):
+                out[done - 1] = image
+                if progress is not None:
+                    progress(done, len(paths))
+        return out
+
+
+IMAGE_CACHE = ImageCache()
+
+
+class LocalizationDataset(torch.utils.data.Dataset):
+    """Cached uint8 images, normalised boxes, labels; augmentation moves box and image together."""
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        boxes: np.ndarray,
+        labels: np.ndarray,
+        transform: A.Compose | None = None,
+    ) -> None:
+        if not len(images) == len(boxes) == len(labels):
+            raise ValueError("images, boxes and labels must have the same length")
+        self.images, self.boxes, self.labels, self.transform = (
+            images,
+            boxes,
+            labels,
+            transform,
+        )
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        image, box = self.images[index], self.boxes[index]
+        if self.transform is not None:
+            out = self.transform(image=image, bboxes=box[None], labels=[0])
+            if len(out["bboxes"]) == 1:  # a box pushed out of the frame keeps the original
+                image, box = (
+                    out["image"],
+                    np.asarray(out["bboxes"][0], dtype=np.float32),
+                )
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        return (
+            tensor,
+            torch.as_tensor(box, dtype=torch.float32),
+            torch.tensor(self.labels[index]),
+        )

@@ -1,0 +1,784 @@
+"""Build the default single-face dataset (`data/mask-faces`) from the raw Mask Wearing photos.
+
+The raw photos hold many faces each, but the model localises exactly one object per image. So
+every usable face becomes one square crop with some random context around it, placed so the
+face is not always centred, and rejected when another annotated face intrudes too much (the
+crop would then have two plausible answers). Photos, not crops, are split into train and test,
+because crops of one photo share people, light and background.
+
+Everything is seeded and iterated in sorted order, so a rebuild gives byte-identical files
+(with the same Pillow/libjpeg); the datasheet `README.md` is generated from the build itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import os
+import re
+import shlex
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import numpy as np
+import PIL
+from PIL import Image, ImageOps
+
+CLASSES = ("mask", "no-mask")
+RAW_COLUMNS = ("filename", "width", "height", "xmin", "ymin", "xmax", "ymax", "class")
+TRAIN_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
+TEST_COLUMNS = ("filename",)
+TEST_LABEL_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
+SUBMISSION_COLUMNS = ("filename", "class", "xmin", "ymin", "xmax", "ymax")
+OWNED_FILES = (
+    "train.csv",
+    "test.csv",
+    "test_labels.csv",
+    "sample_submission.csv",
+    "README.md",
+)
+OWNED_DIRS = ("images",)
+SPLITS = ("train", "test")
+DEFAULT_RAW = "../shared/datasets/mask-wearing"
+DEFAULT_OUT = "data/mask-faces"
+
+_ORIENTATION_TAG = 0x0112
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How crops are cut; the defaults reproduce the committed `data/mask-faces`.
+
+    `max_per_photo` caps the crops taken from one photo (no-mask faces are taken first): one
+    crowd photo holds 94 usable faces, which would dominate the data and bloat the folder.
+    `None` means no cap. `placement_tries` is how many random windows a face gets before it is
+    counted as too crowded.
+    """
+
+    size: int = 320
+    context_min: float = 1.3
+    context_max: float = 2.0
+    min_face: int = 48
+    max_other_overlap: float = 0.4
+    test_fraction: float = 0.2
+    jpeg_quality: int = 92
+    seed: int = 0
+    max_per_photo: int | None = 20
+    placement_tries: int = 10
+
+    def __post_init__(self) -> None:
+        if self.size < 8:
+            raise ValueError(f"size must be >= 8, got {self.size}")
+        if not 1.0 <= self.context_min <= self.context_max:
+            raise ValueError(
+                f"need 1 <= context_min <= context_max, got {self.context_min}, {self.context_max}"
+            )
+        if self.min_face < 1:
+            raise ValueError(f"min_face must be >= 1, got {self.min_face}")
+        if not 0.0 <= self.max_other_overlap <= 1.0:
+            raise ValueError(f"max_other_overlap must be in [0, 1], got {self.max_other_overlap}")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
+        if not 1 <= self.jpeg_quality <= 95:
+            raise ValueError(f"jpeg_quality must be in [1, 95], got {self.jpeg_quality}")
+        if self.max_per_photo is not None and self.max_per_photo < 1:
+            raise ValueError(f"max_per_photo must be >= 1 or None, got {self.max_per_photo}")
+        if self.placement_tries < 1:
+            raise ValueError(f"placement_tries must be >= 1, got {self.placement_tries}")
+
+
+@dataclass
+class BuildReport:
+    """What a build produced and dropped, in a form a CLI can print and a datasheet can cite."""
+
+    out_dir: Path
+    crops: dict[str, dict[str, int]]
+    photos: dict[str, int]
+    faces_total: int
+    skipped_small: int
+    skipped_degenerate: int
+    skipped_too_large: int
+    skipped_cap: int
+    rejected_crowded: int
+    bytes_images: int
+    most_usable_per_photo: int = 0
+    degenerate_lines: list[int] = field(default_factory=list)
+
+    @property
+    def n_crops(self) -> int:
+        return sum(sum(per_class.values()) for per_class in self.crops.values())
+
+    def summary(self) -> str:
+        """A few human-readable lines: counts per split and class, and what was dropped."""
+        lines = [f"dataset written to {self.out_dir}"]
+        for split in SPLITS:
+            per_class = ", ".join(f"{c} {self.crops[split][c]}" for c in CLASSES)
+            lines.append(f"  {split}: {self.photos[split]} photos -> {per_class}")
+        lines.append(f"  crops: {self.n_crops}, images {self.bytes_images / 1e6:.1f} MB")
+        lines.append(
+            f"  faces: {self.faces_total} annotated; skipped {self.skipped_small} small, "
+            f"{self.skipped_degenerate} zero-area, {self.skipped_too_large} larger than the "
+            f"photo's shorter side, {self.skipped_cap} over the per-photo cap; "
+            f"rejected {self.rejected_crowded} crowded"
+        )
+        if self.photos.get("unused"):
+            lines.append(f"  photos without any crop: {self.photos['unused']}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Face:
+    index: int
+    line: int
+    box: tuple[float, float, float, float]
+    label: str
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+@dataclass
+class _Photo:
+    filename: str
+    path: Path
+    size: tuple[int, int]
+    first_line: int
+    faces: list[_Face] = field(default_factory=list)
+    transpose: bool = True
+    stem: str = ""
+
+
+@dataclass(frozen=True)
+class _Crop:
+    filename: str
+    source: str
+    label: str
+    box: tuple[int, int, int, int]
+
+
+# ----------------------------------------------------------------------------- raw input
+
+
+def _safe_raw_path(images_dir: Path, filename: str, where: str) -> Path:
+    """Resolve a boxes.csv filename inside images/, refusing anything that could escape it."""
+    if not filename or filename != filename.strip() or "\x00" in filename:
+        raise ValueError(f"{where}: bad filename {filename!r}")
+    for pure in (PurePosixPath(filename), PureWindowsPath(filename)):
+        if pure.is_absolute() or pure.anchor or len(pure.parts) != 1 or pure.name in (".", ".."):
+            raise ValueError(f"{where}: filename {filename!r} must be a plain name inside images/")
+    path = images_dir / filename
+    if path.resolve().parent != images_dir.resolve():
+        raise ValueError(f"{where}: filename {filename!r} resolves outside images/")
+    if not path.is_file():
+        raise ValueError(f"{where}: image {filename!r} not found in {images_dir}")
+    return path
+
+
+def _number(value: str | None, column: str, where: str) -> float:
+    try:
+        number = float(value) if value is not None else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: column {column!r} is not a number: {value!r}")
+    return number
+
+
+def _read_raw(raw_dir: Path) -> tuple[list[_Photo], int, list[int]]:
+    """Parse and validate boxes.csv and image headers before anything is written.
+
+    Returns the photos (sorted by filename), the annotated face count and the boxes.csv line
+    numbers of zero-area boxes (annotation slips: dropped, reported, never a crop or obstacle).
+    """
+    csv_path = raw_dir / "boxes.csv"
+    images_dir = raw_dir / "images"
+    if not csv_path.is_file():
+        raise ValueError(f"{csv_path}: not found")
+    if not images_dir.is_dir():
+        raise ValueError(f"{images_dir}: not a directory")
+    photos: dict[str, _Photo] = {}
+    degenerate: list[int] = []
+    n_faces = 0
+    with csv_path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in reader.fieldnames or []]
+        missing = [c for c in RAW_COLUMNS if c not in header]
+        if missing:
+            raise ValueError(f"{csv_path}: missing columns {', '.join(missing)} (found {header})")
+        reader.fieldnames = header
+        for row in reader:
+            line = reader.line_num
+            where = f"{csv_path} line {line}"
+            filename = (row.get("filename") or "").strip()
+            photo = photos.get(filename)
+            if photo is None:
+                path = _safe_raw_path(images_dir, filename, where)
+                size = (
+                    _number(row.get("width"), "width", where),
+                    _number(row.get("height"), "height", where),
+                )
+                if size[0] != int(size[0]) or size[1] != int(size[1]) or min(size) < 1:
+                    raise ValueError(f"{where}: width/height must be positive integers: {size}")
+                photo = _Photo(filename, path, (int(size[0]), int(size[1])), line)
+                photos[filename] = photo
+            else:
+                size = (
+                    _number(row.get("width"), "width", where),
+                    _number(row.get("height"), "height", where),
+                )
+                if size != photo.size:
+                    raise ValueError(
+                        f"{where}: width/height {size} differ from line {photo.first_line} "
+                        f"{photo.size} for {filename!r}"
+                    )
+            x0, y0, x1, y1 = (
+                _number(row.get(c), c, where) for c in ("xmin", "ymin", "xmax", "ymax")
+            )
+            box = (x0, y0, x1, y1)
+            width, height = photo.size
+            if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+                raise ValueError(
+                    f"{where}: box {box} is inverted or outside the {width}x{height} image"
+                )
+            label = (row.get("class") or "").strip()
+            if label not in CLASSES:
+                raise ValueError(f"{where}: class {label!r} is not one of {CLASSES}")
+            n_faces += 1
+            # index = position among this photo's rows; it names the crop, so it stays stable.
+            photo.faces.append(_Face(index=len(photo.faces), line=line, box=box, label=label))
+            if x0 == x1 or y0 == y1:
+                degenerate.append(line)
+    for photo in photos.values():
+        _check_image(photo)
+    _assign_stems(list(photos.values()))
+    return [photos[name] for name in sorted(photos)], n_faces, degenerate
+
+
+def _check_image(photo: _Photo) -> None:
+    """Open the header and decide whether boxes refer to the EXIF-upright or the stored image."""
+    where = f"{photo.path} (boxes.csv line {photo.first_line})"
+    try:
+        with Image.open(photo.path) as image:
+            stored = image.size
+            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{where}: cannot open image: {error}") from error
+    upright = stored[::-1] if orientation in _SWAPPING_ORIENTATIONS else stored
+    if photo.size == upright:
+        photo.transpose = True
+    elif photo.size == stored:
+        photo.transpose = False
+    else:
+        raise ValueError(
+            f"{where}: boxes.csv says {photo.size[0]}x{photo.size[1]} but the image is "
+            f"{upright[0]}x{upright[1]} upright"
+        )
+
+
+def _assign_stems(photos: list[_Photo]) -> None:
+    """Safe output stems: [A-Za-z0-9_-] only, never starting with '-', unique per photo."""
+    for photo in photos:
+        stem = _UNSAFE.sub("_", Path(photo.filename).stem).lstrip("-_") or "photo"
+        photo.stem = stem
+    counts: dict[str, int] = {}
+    for photo in photos:
+        counts[photo.stem] = counts.get(photo.stem, 0) + 1
+    for photo in photos:
+        if counts[photo.stem] > 1:
+            digest = hashlib.sha256(photo.filename.encode()).hexdigest()[:8]
+            photo.stem = f"{photo.stem}_{digest}"
+
+
+# ----------------------------------------------------------------------------- cropping
+
+
+def _photo_rng(seed: int, filename: str) -> np.random.Generator:
+    """One stream per photo, keyed by its name, so adding a photo leaves the others unchanged."""
+    key = int.from_bytes(hashlib.sha256(filename.encode()).digest()[:4], "big")
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, key)))
+
+
+def _pixel_extent(face: _Face) -> tuple[int, int, int, int]:
+    """Whole pixels covering the (possibly fractional) face box."""
+    x0, y0, x1, y1 = face.box
+    return math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1)
+
+
+def _longer_side(face: _Face) -> int:
+    x0, y0, x1, y1 = _pixel_extent(face)
+    return max(x1 - x0, y1 - y0)
+
+
+def _other_overlap(
+    window: tuple[int, int, int], face: _Face, others: list[_Face], limit: float
+) -> bool:
+    """True when some other face has more than `limit` of its area inside the window."""
+    wx, wy, side = window
+    for other in others:
+        if other is face:
+            continue
+        ox0, oy0, ox1, oy1 = other.box
+        area = (ox1 - ox0) * (oy1 - oy0)
+        if area <= 0:
+            continue
+        inter_w = max(0.0, min(ox1, wx + side) - max(ox0, wx))
+        inter_h = max(0.0, min(oy1, wy + side) - max(oy0, wy))
+        if inter_w * inter_h / area > limit:
+            return True
+    return False
+
+
+def _place_window(
+    face: _Face,
+    photo_size: tuple[int, int],
+    others: list[_Face],
+    settings: BuildSettings,
+    rng: np.random.Generator,
+) -> tuple[int, int, int] | None:
+    """A square window (x, y, side) in photo pixels holding the face, or None if too crowded.
+
+    The side is a random multiple of the face's longer side (shrunk to the photo's shorter side
+    if needed); the position is uniform over all placements that keep both the face and the
+    window inside the photo, so the face lands anywhere in the crop, not only in the middle.
+    """
+    width, height = photo_size
+    fx0, fy0, fx1, fy1 = _pixel_extent(face)
+    longer = _longer_side(face)
+    limit = min(width, height)
+    for _ in range(settings.placement_tries):
+        factor = rng.uniform(settings.context_min, settings.context_max)
+        side = min(max(round(factor * longer), longer), limit)
+        x_lo, x_hi = max(0, fx1 - side), min(fx0, width - side)
+        y_lo, y_hi = max(0, fy1 - side), min(fy0, height - side)
+        wx = int(rng.integers(x_lo, x_hi + 1))
+        wy = int(rng.integers(y_lo, y_hi + 1))
+        window = (wx, wy, side)
+        if not _other_overlap(window, face, others, settings.max_other_overlap):
+            return window
+    return None
+
+
+def _output_box(face: _Face, window: tuple[int, int, int], size: int) -> tuple[int, int, int, int]:
+    """Face box in output pixels: rounded, clamped to [0, size], never empty."""
+    wx, wy, side = window
+    scale = size / side
+    x0, y0, x1, y1 = (
+        round((face.box[0] - wx) * scale),
+        round((face.box[1] - wy) * scale),
+        round((face.box[2] - wx) * scale),
+        round((face.box[3] - wy) * scale),
+    )
+    x0, y0 = min(max(x0, 0), size - 1), min(max(y0, 0), size - 1)
+    x1, y1 = min(max(x1, x0 + 1), size), min(max(y1, y0 + 1), size)
+    return x0, y0, x1, y1
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    """Deterministic JPEG: fixed quality and subsampling, no EXIF/ICC/comment, not optimised."""
+    buffer = io.BytesIO()
+    image.save(
+        buffer,
+        "JPEG",
+        quality=quality,
+        subsampling="4:2:0",
+        optimize=False,
+        progressive=False,
+    )
+    return buffer.getvalue()
+
+
+@dataclass
+class _Tally:
+    skipped_small: int = 0
+    skipped_too_large: int = 0
+    skipped_cap: int = 0
+    rejected_crowded: int = 0
+    most_usable: int = 0
+
+
+def _crop_photo(
+    photo: _Photo, settings: BuildSettings, images_out: Path, tally: _Tally
+) -> list[_Crop]:
+    """Cut, resize and write every usable face of one photo; returns the crops in name order."""
+    rng = _photo_rng(settings.seed, photo.filename)
+    annotated = [f for f in photo.faces if f.width > 0 and f.height > 0]
+    candidates = []
+    for face in annotated:
+        if min(face.width, face.height) < settings.min_face:
+            tally.skipped_small += 1
+        elif _longer_side(face) > min(photo.size):
+            tally.skipped_too_large += 1
+        else:
+            candidates.append(face)
+    tally.most_usable = max(tally.most_usable, len(candidates))
+    # Minority class first, random order within a class: the cap then drops mask faces first.
+    order = rng.permutation(len(candidates))
+    candidates = [candidates[i] for i in order]
+    candidates.sort(key=lambda f: f.label != "no-mask")
+    if not candidates:
+        return []
+    with Image.open(photo.path) as opened:
+        image = ImageOps.exif_transpose(opened) if photo.transpose else opened.copy()
+        image = image.convert("RGB")
+    crops: list[_Crop] = []
+    cap = settings.max_per_photo
+    for face in candidates:
+        if cap is not None and len(crops) >= cap:
+            tally.skipped_cap += 1
+            continue
+        window = _place_window(face, photo.size, annotated, settings, rng)
+        if window is None:
+            tally.rejected_crowded += 1
+            continue
+        wx, wy, side = window
+        patch = image.crop((wx, wy, wx + side, wy + side))
+        if side != settings.size:
+            patch = patch.resize((settings.size, settings.size), Image.Resampling.LANCZOS)
+        name = f"{photo.stem}_{face.index:03d}.jpg"
+        (images_out / name).write_bytes(_jpeg_bytes(patch, settings.jpeg_quality))
+        box = _output_box(face, window, settings.size)
+        crops.append(_Crop(name, photo.filename, face.label, box))
+    return sorted(crops, key=lambda c: c.filename)
+
+
+# ----------------------------------------------------------------------------- split
+
+
+def _split_photos(
+    crops_by_photo: dict[str, list[_Crop]], settings: BuildSettings
+) -> dict[str, str]:
+    """Photo -> split; photos stratified by whether they give any no-mask crop."""
+    rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(0,)))
+    strata: dict[bool, list[str]] = {False: [], True: []}
+    for name in sorted(crops_by_photo):
+        if crops_by_photo[name]:
+            strata[any(c.label == "no-mask" for c in crops_by_photo[name])].append(name)
+    assignment: dict[str, str] = {}
+    for key in (True, False):
+        names = strata[key]
+        n_test = round(settings.test_fraction * len(names))
+        if settings.test_fraction > 0 and len(names) >= 2:
+            n_test = min(max(n_test, 1), len(names) - 1)
+        shuffled = [names[i] for i in rng.permutation(len(names))]
+        for position, name in enumerate(shuffled):
+            assignment[name] = "test" if position < n_test else "train"
+    return assignment
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+
+def _box_row(crop: _Crop) -> tuple:
+    return (crop.filename, *crop.box, crop.label, crop.source)
+
+
+def _baseline(train: list[_Crop], size: int) -> tuple[str, tuple[int, int, int, int]]:
+    """Trivial submission: majority class and the per-coordinate median train box."""
+    if not train:
+        quarter = size // 4
+        return "mask", (quarter, quarter, size - quarter, size - quarter)
+    labels = [c.label for c in train]
+    majority = max(CLASSES, key=labels.count)
+    boxes = np.array([c.box for c in train], dtype=float)
+    x0, y0, x1, y1 = np.rint(np.median(boxes, axis=0)).astype(int).tolist()
+    return majority, (x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
+
+
+def _command(raw_dir: Path, out_dir: Path, settings: BuildSettings) -> str:
+    """The CLI line that reproduces this build: non-default settings become --kebab-case flags."""
+    parts = ["python", "-m", "maskloc", "build-dataset"]
+    parts += ["--raw", raw_dir.as_posix(), "--out", out_dir.as_posix()]
+    defaults = BuildSettings()
+    for item in fields(BuildSettings):
+        value = getattr(settings, item.name)
+        if value != getattr(defaults, item.name):
+            flag = "--" + item.name.replace("_", "-")
+            parts += [flag, "none" if value is None else str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _quantile_table(crops: list[_Crop], size: int) -> list[str]:
+    if not crops:
+        return ["(no crops)"]
+    boxes = np.array([c.box for c in crops], dtype=float) / size
+    quantities = {
+        "box width / crop side": boxes[:, 2] - boxes[:, 0],
+        "box height / crop side": boxes[:, 3] - boxes[:, 1],
+        "box centre x / crop side": (boxes[:, 0] + boxes[:, 2]) / 2,
+        "box centre y / crop side": (boxes[:, 1] + boxes[:, 3]) / 2,
+    }
+    qs = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+    lines = [
+        "| quantity | " + " | ".join(f"q{round(q * 100)}" for q in qs) + " |",
+        "|---|" + "---:|" * len(qs),
+    ]
+    for name, values in quantities.items():
+        cells = " | ".join(f"{v:.2f}" for v in np.quantile(values, qs))
+        lines.append(f"| {name} | {cells} |")
+    return lines
+
+
+def _readme(
+    report: BuildReport,
+    settings: BuildSettings,
+    command: str,
+    crops: dict[str, list[_Crop]],
+    raw_digest: str,
+    baseline: tuple[str, tuple[int, int, int, int]],
+) -> str:
+    s = settings
+    cap = "no cap" if s.max_per_photo is None else f"at most {s.max_per_photo} crops per photo"
+    count_rows = []
+    for split in SPLITS:
+        per = report.crops[split]
+        count_rows.append(
+            f"| {split} | {report.photos[split]} | {per['mask']} | {per['no-mask']} | "
+            f"{per['mask'] + per['no-mask']} |"
+        )
+    totals = {c: sum(report.crops[sp][c] for sp in SPLITS) for c in CLASSES}
+    count_rows.append(
+        f"| total | {report.photos['train'] + report.photos['test']} | {totals['mask']} | "
+        f"{totals['no-mask']} | {report.n_crops} |"
+    )
+    all_crops = crops["train"] + crops["test"]
+    settings_rows = "\n".join(f"| {f.name} | {getattr(s, f.name)} |" for f in fields(s))
+    label, box = baseline
+    lines = ", ".join(map(str, report.degenerate_lines)) or "none"
+    unused = report.photos.get("unused", 0)
+    text = f"""# mask-faces — one face per image, class `mask` / `no-mask` plus one box
+
+Generated by `maskloc.dataset_build.build_dataset`; do not edit by hand, rebuild instead.
+
+Square crops, each holding exactly one annotated face, cut from the 118 photos of the Roboflow
+"Mask Wearing" dataset, in the competition layout used by `maskloc`.
+
+## Provenance and licence
+
+- Source: the Roboflow public dataset "Mask Wearing" (raw export, 2020;
+  public.roboflow.ai/object-detection/mask-wearing), as stored in `shared/datasets/mask-wearing`
+  (`boxes.csv` sha256 `{raw_digest}`).
+- Licence: the source's dataset card states **"License: Public Domain"**. The images "were
+  originally collected by Cheng Hsun Teng from Eden Social Welfare Foundation, Taiwan and
+  relabled by the Roboflow team". Keep this attribution and statement with any copy.
+- Some photos carry news or stock agency watermarks; the public-domain statement is the source's
+  claim and has not been verified image by image.
+
+## Build
+
+```
+{command}
+```
+
+Run from the repository root (non-default settings appear as `--kebab-case` flags). Built with
+Pillow {PIL.__version__} and numpy {np.__version__}; with the same inputs, settings and versions
+the build is byte-identical (checked by building twice and comparing sha256 of every file).
+
+Procedure, per photo (sorted by name, one seeded random stream per photo):
+
+1. Skip faces whose shorter side is under {s.min_face} px in the raw photo, zero-area boxes
+   (annotation slips) and faces larger than the photo's shorter side (no square window fits).
+2. One square window per face. Side: uniform({s.context_min}, {s.context_max}) x the face's
+   longer side, shrunk to the photo's shorter side if larger. Position: uniform among all
+   placements that keep the face inside the window and the window inside the photo, so the
+   face is not always centred.
+3. Reject the window when another annotated face (any size) has more than
+   {s.max_other_overlap:.0%} of its area inside it. After {s.placement_tries} rejected random
+   windows the face counts as crowded and gives no crop.
+4. Cap: {cap}. No-mask faces (the minority class) come first, then mask faces in random
+   order. This keeps the most crowded photo ({report.most_usable_per_photo} usable faces) from
+   dominating the data.
+5. Cut the window from the EXIF-upright photo, resize it to {s.size}x{s.size} (Lanczos, RGB) and
+   save it as JPEG quality {s.jpeg_quality} without metadata. The box is mapped into the crop,
+   rounded to integer pixels and clamped to [0, {s.size}].
+6. Split by source photo: {s.test_fraction:.0%} of the photos that gave a crop go to test,
+   stratified by whether the photo gives any no-mask crop. No photo is in both splits.
+
+| setting | value |
+|---|---|
+{settings_rows}
+
+## Files
+
+- `images/<photo-stem>_<face-index>.jpg` — face index = the face's position among its photo's
+  rows in `boxes.csv` (0-based); stems are sanitised (`[A-Za-z0-9_-]`, no leading `-`).
+- `train.csv` — `filename,xmin,ymin,xmax,ymax,class,source` (`source` = raw photo filename;
+  use it to group validation splits).
+- `test.csv` — `filename`; `test_labels.csv` — `filename,xmin,ymin,xmax,ymax,class,source`.
+- `sample_submission.csv` — `filename,class,xmin,ymin,xmax,ymax`, a trivial baseline: the
+  majority train class (`{label}`) and the per-coordinate median train box {list(box)}.
+
+Boxes are integer pixels of the {s.size}x{s.size} image, xmin < xmax, ymin < ymax.
+
+## Counts
+
+| split | photos | mask | no-mask | crops |
+|---|---:|---:|---:|---:|
+{chr(10).join(count_rows)}
+
+Images: {report.bytes_images / 1e6:.1f} MB. Photos without any crop: {unused}.
+
+| annotated faces | count |
+|---|---:|
+| in boxes.csv | {report.faces_total} |
+| skipped: shorter side under {s.min_face} px | {report.skipped_small} |
+| skipped: zero area (boxes.csv lines {lines}) | {report.skipped_degenerate} |
+| skipped: larger than the photo's shorter side | {report.skipped_too_large} |
+| skipped: over the per-photo cap | {report.skipped_cap} |
+| rejected: crowded | {report.rejected_crowded} |
+| cropped | {report.n_crops} |
+
+## Box distributions (all crops, as fractions of the crop side)
+
+{chr(10).join(_quantile_table(all_crops, s.size))}
+
+## Caveats
+
+- Class imbalance: `mask` far outnumbers `no-mask` (about {_ratio(totals)} here); weight or
+  resample, and read per-class metrics, not only accuracy.
+- Crops of one photo are related (same scene, people, lighting, sometimes overlapping context):
+  validation splits must be grouped by `source`, as the train/test split is.
+- The test split is small ({report.photos["test"]} photos), so test metrics are noisy.
+- Photos are news, stock and street pictures from around 2020, judging from a sample mostly of
+  East Asian adults, many in crowds or on public transport; some carry agency watermarks. Do not
+  expect the data to represent other populations or settings.
+- Faces in dense crowds are under-represented: tiny faces are skipped and crowded windows
+  rejected, so the crops favour larger, more isolated faces.
+- Crops are resized (up or down) to {s.size} px, so small faces are upscaled and blurrier than
+  large ones. Box sizes are narrow by construction: the face's longer side is 1/{s.context_max:g}
+  to 1/{s.context_min:g} of the crop side (more where the window had to shrink to fit the photo).
+- Other faces may still appear partly in a crop (up to {s.max_other_overlap:.0%} of their area,
+  plus faces that were never annotated); only the labelled face is the answer.
+- Labels are Roboflow's, not re-checked here beyond the raw folder's own corrections.
+"""
+    return text
+
+
+def _ratio(totals: dict[str, int]) -> str:
+    if not totals["no-mask"]:
+        return "no no-mask crops"
+    return f"{totals['mask'] / totals['no-mask']:.1f} : 1"
+
+
+def _clear_owned(out_dir: Path) -> None:
+    for name in OWNED_DIRS:
+        target = out_dir / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+    for name in OWNED_FILES:
+        target = out_dir / name
+        if target.exists() or target.is_symlink():
+            target.unlink()
+
+
+def build_dataset(
+    raw_dir: Path,
+    out_dir: Path,
+    settings: BuildSettings = BuildSettings(),
+    progress: Progress | None = None,
+    overwrite: bool = False,
+) -> BuildReport:
+    """Cut one square crop per usable face and write the competition layout into `out_dir`.
+
+    The raw folder is validated first (ValueError naming the file and boxes.csv line); the
+    output is built in a sibling staging folder and moved in only when complete, so a failed
+    build leaves `out_dir` as it was. A non-empty `out_dir` is refused unless `overwrite`, which
+    replaces only what the builder owns (`images/`, the CSVs and `README.md`).
+    """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if out_dir.resolve() == raw_dir.resolve() or raw_dir.resolve() in out_dir.resolve().parents:
+        raise ValueError(f"out_dir {out_dir} must not be the raw folder or inside it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir {out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out_dir} is not empty; pass overwrite=True to rebuild it")
+    photos, n_faces, degenerate = _read_raw(raw_dir)
+    raw_digest = hashlib.sha256((raw_dir / "boxes.csv").read_bytes()).hexdigest()
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-", dir=out_dir.parent))
+    try:
+        images_out = staging / "images"
+        images_out.mkdir()
+        tally = _Tally()
+        crops_by_photo: dict[str, list[_Crop]] = {}
+        for done, photo in enumerate(photos, start=1):
+            crops_by_photo[photo.filename] = _crop_photo(photo, settings, images_out, tally)
+            if progress is not None:
+                progress(done, len(photos))
+        assignment = _split_photos(crops_by_photo, settings)
+        crops: dict[str, list[_Crop]] = {split: [] for split in SPLITS}
+        photo_counts = {split: 0 for split in SPLITS}
+        for name in sorted(assignment):
+            crops[assignment[name]].extend(crops_by_photo[name])
+            photo_counts[assignment[name]] += 1
+        photo_counts["unused"] = len(photos) - len(assignment)
+        for split in SPLITS:
+            crops[split].sort(key=lambda c: c.filename)
+
+        report = BuildReport(
+            out_dir=out_dir,
+            crops={sp: {c: sum(x.label == c for x in crops[sp]) for c in CLASSES} for sp in SPLITS},
+            photos=photo_counts,
+            faces_total=n_faces,
+            skipped_small=tally.skipped_small,
+            skipped_degenerate=len(degenerate),
+            skipped_too_large=tally.skipped_too_large,
+            skipped_cap=tally.skipped_cap,
+            rejected_crowded=tally.rejected_crowded,
+            bytes_images=sum(p.stat().st_size for p in images_out.iterdir()),
+            most_usable_per_photo=tally.most_usable,
+            degenerate_lines=degenerate,
+        )
+        baseline = _baseline(crops["train"], settings.size)
+        _write_csv(staging / "train.csv", TRAIN_COLUMNS, [_box_row(c) for c in crops["train"]])
+        _write_csv(staging / "test.csv", TEST_COLUMNS, [(c.filename,) for c in crops["test"]])
+        _write_csv(
+            staging / "test_labels.csv",
+            TEST_LABEL_COLUMNS,
+            [_box_row(c) for c in crops["test"]],
+        )
+        _write_csv(
+            staging / "sample_submission.csv",
+            SUBMISSION_COLUMNS,
+            [(c.filename, baseline[0], *baseline[1]) for c in crops["test"]],
+        )
+        readme = _readme(
+            report,
+            settings,
+            _command(raw_dir, out_dir, settings),
+            crops,
+            raw_digest,
+            baseline,
+        )
+        (staging / "README.md").write_text(readme, encoding="utf-8")
+
+        out_dir.mkdir(exist_ok=True)
+        _clear_owned(out_dir)
+        for name in (*OWNED_DIRS, *OWNED_FILES):
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report

@@ -1,0 +1,293 @@
+"""Training and evaluation loops. The Trainer knows nothing about UIs: it reports through callbacks
+(minGPT style) and checks a stop event every batch, so a thread, a CLI or a test can drive it."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .config import TrainConfig
+from .losses import LocalizationLoss
+from .metrics import localization_metrics, paired_iou
+from .models import LocalizationModel
+
+EVENTS = ("on_batch_end", "on_eval_end", "on_epoch_end", "on_finished", "on_failed")
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN or infinite; training cannot continue meaningfully."""
+
+
+def set_seed(seed: int) -> None:
+    """One seed for random, numpy and torch: a CPU run with the same seed repeats exactly."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' takes the GPU when there is one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no GPU is available")
+    return device
+
+
+def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 NCHW batch -> float [0, 1] on `device`; transfer stays uint8 (4x less traffic)."""
+    images = images.to(device, non_blocking=True)
+    return images.float().div_(255.0).contiguous(memory_format=torch.channels_last)
+
+
+@dataclass
+class Predictions:
+    """Everything a loader's pass produced, on CPU, in loader order."""
+
+    boxes: torch.Tensor
+    probabilities: torch.Tensor
+    target_boxes: torch.Tensor
+    labels: torch.Tensor
+    losses: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def predicted(self) -> torch.Tensor:
+        return self.probabilities.argmax(dim=1)
+
+    def ious(self) -> torch.Tensor:
+        return paired_iou(self.boxes, self.target_boxes)
+
+    def metrics(self) -> dict[str, Any]:
+        scores = localization_metrics(
+            self.ious().numpy(),
+            self.labels.numpy(),
+            self.predicted.numpy(),
+            self.probabilities.shape[1],
+        )
+        return {**{f"val_{k}": v for k, v in self.losses.items()}, **scores}
+
+
+def _autocast(device: torch.device, enabled: bool):
+    return torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=enabled and device.type == "cuda"
+    )
+
+
+@torch.no_grad()
+def run_model(
+    model: LocalizationModel,
+    loader: DataLoader,
+    device: torch.device,
+    loss_fn: LocalizationLoss | None = None,
+    amp: bool = True,
+    flip_tta: bool = False,
+) -> Predictions:
+    """One pass over a loader in eval mode; with `flip_tta` boxes and scores are averaged with
+    those of the mirrored image."""
+    was_training = model.training
+    model.eval()
+    boxes, probs, targets, labels = [], [], [], []
+    sums: dict[str, float] = defaultdict(float)
+    count = 0
+    for images, target_boxes, target_labels in loader:
+        x = to_float_images(images, device)
+        with _autocast(device, amp):
+            out = model(x)
+            if flip_tta:
+                mirrored = model(x.flip(3))
+                flipped = mirrored["boxes"][:, [2, 1, 0, 3]] * torch.tensor(
+                    [-1, 1, -1, 1.0], device=device
+                )
+                out = {
+                    "logits": (out["logits"].float() + mirrored["logits"].float()) / 2,
+                    "boxes": (out["boxes"] + flipped + torch.tensor([1, 0, 1, 0.0], device=device))
+                    / 2,
+                }
+        if loss_fn is not None:
+            parts = loss_fn(out, target_boxes.to(device), target_labels.to(device))
+            for key, value in parts.items():
+                sums[key] += float(value) * len(images)
+        count += len(images)
+        boxes.append(out["boxes"].float().cpu())
+        probs.append(out["logits"].float().softmax(dim=1).cpu())
+        targets.append(target_boxes)
+        labels.append(target_labels)
+    model.train(was_training)
+    losses = {key: total / max(count, 1) for key, total in sums.items()}
+    return Predictions(
+        torch.cat(boxes),
+        torch.cat(probs),
+        torch.cat(targets),
+        torch.cat(labels),
+        losses,
+    )
+
+
+def selection_score(metrics: dict[str, Any]) -> float:
+    """What 'best' means when keeping a model: good boxes and balanced classes count equally."""
+    return float(metrics.get("mean_iou", 0.0)) + float(metrics.get("balanced_accuracy", 0.0))
+
+
+@dataclass
+class TrainerState:
+    """What callbacks see: progress counters, the last batch's losses, the evaluation history."""
+
+    epoch: int = 0
+    step: int = 0
+    total_steps: int = 0
+    started: float = field(default_factory=time.monotonic)
+    last_batch: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_score: float = -math.inf
+    best_metrics: dict[str, Any] = field(default_factory=dict)
+    evals_since_best: int = 0
+    stopped_early: bool = False
+    stopped_by_user: bool = False
+    error: BaseException | None = None
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class Trainer:
+    """Epoch mode (config.steps == 0): evaluate each epoch, early stopping after `patience`
+    epochs without improvement. Step mode: evaluate every `eval_every` steps for `steps` steps.
+    Either way the best model's weights are restored at the end."""
+
+    def __init__(
+        self,
+        model: LocalizationModel,
+        train_loader: DataLoader,
+        val_loader: DataLoader,
+        loss_fn: LocalizationLoss,
+        config: TrainConfig,
+        device: torch.device | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.device = device or resolve_device(config.device)
+        self.model = model.to(self.device, memory_format=torch.channels_last)
+        self.loss_fn = loss_fn.to(self.device)
+        self.train_loader, self.val_loader = train_loader, val_loader
+        self.stop_event = stop_event or threading.Event()
+        self.optimizer = torch.optim.AdamW(
+            model.parameter_groups(config.lr_backbone, config.lr_class_head, config.lr_box_head),
+            weight_decay=config.weight_decay,
+        )
+        self.state = TrainerState()
+        self.state.total_steps = config.steps or config.epochs * len(train_loader)
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer,
+            max_lr=[group["lr"] for group in self.optimizer.param_groups],
+            total_steps=max(self.state.total_steps, 1),
+            pct_start=0.15,
+        )
+        self.callbacks: dict[str, list[Callable[[Trainer], None]]] = defaultdict(list)
+        self._best_weights: dict[str, torch.Tensor] | None = None
+
+    def add_callback(self, event: str, callback: Callable[[Trainer], None]) -> None:
+        if event not in EVENTS:
+            raise ValueError(f"unknown event {event!r}; choose one of {EVENTS}")
+        self.callbacks[event].append(callback)
+
+    def _fire(self, event: str) -> None:
+        for callback in self.callbacks[event]:
+            callback(self)
+
+    def _train_step(self, images, boxes, labels) -> dict[str, float]:
+        x = to_float_images(images, self.device)
+        with _autocast(self.device, self.config.amp):
+            parts = self.loss_fn(self.model(x), boxes.to(self.device), labels.to(self.device))
+        if not torch.isfinite(parts["loss"]):
+            parts = {key: value.detach() for key, value in parts.items()}
+            raise NonFiniteLoss(
+                f"loss became {float(parts['loss'])} at epoch {self.state.epoch}, step "
+                f"{self.state.step + 1} (class {float(parts['class_loss']):.4g}, box "
+                f"{float(parts['box_loss']):.4g}); lower the learning rates"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        return {key: float(value.detach()) for key, value in parts.items()}
+
+    def evaluate(self) -> dict[str, Any]:
+        predictions = run_model(
+            self.model, self.val_loader, self.device, self.loss_fn, self.config.amp
+        )
+        return predictions.metrics()
+
+    def _after_eval(self, train_sums: dict[str, float], batches: int) -> bool:
+        """Record one evaluation; True when early stopping says enough."""
+        metrics = self.evaluate()
+        row = {
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "seconds": round(self.state.elapsed, 2),
+            **{f"train_{key}": total / max(batches, 1) for key, total in train_sums.items()},
+            **metrics,
+        }
+        self.state.history.append(row)
+        score = selection_score(metrics)
+        if score > self.state.best_score:
+            self.state.best_score, self.state.best_metrics = score, row
+            self.state.evals_since_best = 0
+            self._best_weights = {
+                key: value.detach().cpu().clone() for key, value in self.model.state_dict().items()
+            }
+            row["best"] = True
+        else:
+            self.state.evals_since_best += 1
+        self._fire("on_eval_end")
+        return not self.config.steps and self.state.evals_since_best >= self.config.patience
+
+    def fit(self) -> TrainerState:
+        """Train until the step budget, early stopping or the stop event; restore the best model."""
+        self.model.train()
+        every = self.config.eval_every if self.config.steps else len(self.train_loader)
+        sums: dict[str, float] = defaultdict(float)
+        batches = 0
+        done = self.state.total_steps == 0
+        try:
+            while not done:
+                self.state.epoch += 1
+                for images, boxes, labels in self.train_loader:
+                    if self.stop_event.is_set():
+                        self.state.stopped_by_user = done = True
+                        break
+                    self.state.last_batch = self._train_step(images, boxes, labels)
+                    self.state.step += 1
+                    batches += 1
+                    for key, value in self.state.last_batch.items():
+                        sums[key] += value
+                    self._fire("on_batch_end")
+                    last = self.state.step >= self.state.total_steps
+                    if self.state.step % every == 0 or last:
+                        self.state.stopped_early = self._after_eval(sums, batches) and not last
+                        sums, batches = defaultdict(float), 0
+                    if last or self.state.stopped_early:
+                        done = True
+                        break
+                if not self.config.steps:
+                    self._fire("on_epoch_end")
+        except BaseException as error:
+            self.state.error = error
+            self._fire("on_failed")
+            raise
+        if self._best_weights is not None:
+            self.model.load_state_dict(self._best_weights)
+        self._fire("on_finished")
+        return self.state

@@ -1,0 +1,106 @@
+"""Decode any image a user may have into upright 8-bit RGB, or refuse it with a clear reason."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Far above any photo a classroom uploads, far below a decompression bomb (20000 x 20000).
+MAX_PIXELS = 50_000_000
+MIN_SIDE = 8
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message says why."""
+
+
+def _open(
+    source: str | Path | bytes | BinaryIO,
+    *,
+    decode: bool = True,
+    draft: int | None = None,
+) -> Image.Image:
+    """Open (and by default decode) an image, turning every failure into one ImageError.
+
+    `draft` lets libjpeg decode at a reduced scale when only a small image is wanted (much faster).
+    """
+    name = str(source) if isinstance(source, str | Path) else "uploaded image"
+    try:
+        if isinstance(source, bytes):
+            source = io.BytesIO(source)
+        elif isinstance(source, str | Path) and Path(source).stat().st_size == 0:
+            raise ImageError(f"{name}: the file is empty")
+        if isinstance(source, io.BytesIO) and not source.getbuffer().nbytes:
+            raise ImageError(f"{name}: the file is empty")
+        image = Image.open(source)
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageError(
+                f"{name}: {image.width}x{image.height} pixels exceeds the limit of {MAX_PIXELS:,}"
+            )
+        if decode:
+            if draft and image.format == "JPEG":
+                image.draft("RGB", (draft, draft))
+            image.load()
+    except ImageError:
+        raise
+    except FileNotFoundError as error:
+        raise ImageError(f"{name}: file not found") from error
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{name}: too many pixels (limit {MAX_PIXELS:,})") from error
+    except UnidentifiedImageError as error:
+        raise ImageError(f"{name}: not an image file PIL can read") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{name}: cannot decode ({error})") from error
+    return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Upright RGB whatever the mode: EXIF rotation, 16-bit, alpha (on white), CMYK, palette."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array / top * 255.0, 0, 255).astype(np.uint8), "L")
+    elif image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray(np.clip(array * 255.0, 0, 255).astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("RGB")
+
+
+def read_rgb(source: ImageSource, draft: int | None = None) -> np.ndarray:
+    """HxWx3 uint8 RGB array; raises ImageError naming the file and the problem."""
+    if isinstance(source, np.ndarray):
+        array = source
+        if array.ndim == 2:
+            array = np.repeat(array[..., None], 3, axis=2)
+        if array.ndim != 3 or array.shape[2] not in (3, 4):
+            raise ImageError(f"array image must be HxW, HxWx3 or HxWx4, got shape {array.shape}")
+        if array.dtype != np.uint8:
+            raise ImageError(f"array image must be uint8, got {array.dtype}")
+        array = np.ascontiguousarray(array[..., :3])
+    else:
+        image = source if isinstance(source, Image.Image) else _open(source, draft=draft)
+        array = np.asarray(to_rgb(image))
+    if min(array.shape[:2]) < MIN_SIDE:
+        raise ImageError(f"image is {array.shape[1]}x{array.shape[0]}: smaller than {MIN_SIDE} px")
+    return array
+
+
+def upright_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) as displayed, i.e. after EXIF rotation, read from the header only."""
+    image = _open(path, decode=False)
+    width, height = image.size
+    if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+        width, height = height, width
+    return width, height

@@ -1,0 +1,211 @@
+"""Backbone registry + two heads -> LocalizationModel(images) -> {"logits", "boxes"}.
+
+The model takes float images in [0, 1] and normalises them itself, so a checkpoint carries its own
+mean/std and a caller cannot feed it the wrong statistics.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torchinfo
+from torch import nn
+from torchvision import models as tv_models
+from torchvision.models._utils import IntermediateLayerGetter
+from torchvision.ops import FeaturePyramidNetwork, box_convert
+
+from .config import ModelConfig
+from .weights import load_pretrained_state
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """How to build one family: its trunk, feature width and the shape of its heads."""
+
+    build: Callable[[bool], nn.Module]
+    feature_dim: int
+    class_hidden: tuple[int, ...]
+    box_hidden: tuple[int, ...]
+    batchnorm_heads: bool
+    description: str
+
+
+def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+def _own_cnn(pretrained: bool) -> nn.Module:
+    if pretrained:
+        raise ValueError("own_cnn has no pretrained weights: use pretrained=False")
+    trunk = nn.Sequential(
+        *(_conv_block(a, b) for a, b in ((3, 32), (32, 64), (64, 128), (128, 256))),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+    )
+    for module in trunk.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+    return trunk
+
+
+def _mobilenet_v2(pretrained: bool) -> nn.Module:
+    net = tv_models.mobilenet_v2()
+    if pretrained:
+        net.load_state_dict(load_pretrained_state("mobilenet_v2"), strict=True)
+    return nn.Sequential(net.features, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def _resnet50_trunk(pretrained: bool) -> nn.Module:
+    net = tv_models.resnet50()
+    if pretrained:
+        net.load_state_dict(load_pretrained_state("resnet50"), strict=True)
+    return net
+
+
+def _resnet50(pretrained: bool) -> nn.Module:
+    net = _resnet50_trunk(pretrained)
+    net.fc = nn.Identity()
+    return net
+
+
+class _PooledFPN(nn.Module):
+    """ResNet50 layers 2-4 through an FPN, each level average-pooled and concatenated."""
+
+    def __init__(self, pretrained: bool) -> None:
+        super().__init__()
+        self.body = IntermediateLayerGetter(
+            _resnet50_trunk(pretrained), {"layer2": "0", "layer3": "1", "layer4": "2"}
+        )
+        self.fpn = FeaturePyramidNetwork([512, 1024, 2048], 256)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        levels: OrderedDict[str, torch.Tensor] = self.fpn(self.body(images))
+        return torch.cat([level.mean(dim=(2, 3)) for level in levels.values()], dim=1)
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "own_cnn": BackboneSpec(
+        _own_cnn,
+        256,
+        (128,),
+        (256, 128),
+        False,
+        "the notebook's 4-block CNN, He init, no pretraining",
+    ),
+    "mobilenet_v2": BackboneSpec(
+        _mobilenet_v2,
+        1280,
+        (256,),
+        (256, 128),
+        False,
+        "MobileNetV2, ImageNet weights offline",
+    ),
+    "resnet50": BackboneSpec(_resnet50, 2048, (256,), (512, 256), False, "ResNet50 with MLP heads"),
+    "resnet50_fpn": BackboneSpec(
+        _PooledFPN,
+        768,
+        (256,),
+        (512, 256),
+        True,
+        "ResNet50 + FPN, dropout/BatchNorm heads",
+    ),
+}
+
+
+def _head(in_dim: int, hidden: tuple[int, ...], out_dim: int, dropout: float, batchnorm: bool):
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers.append(nn.Linear(in_dim, width))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(width))
+        layers += [nn.ReLU(inplace=True), nn.Dropout(dropout)]
+        in_dim = width
+    layers.append(nn.Linear(in_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+class LocalizationModel(nn.Module):
+    """Shared trunk, a class head and a deeper box head; boxes come out as normalised xyxy."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        mean: tuple[float, float, float] = (0.485, 0.456, 0.406),
+        std: tuple[float, float, float] = (0.229, 0.224, 0.225),
+    ) -> None:
+        super().__init__()
+        if config.name not in BACKBONES:
+            raise ValueError(f"unknown model {config.name!r}; choose one of {sorted(BACKBONES)}")
+        spec = BACKBONES[config.name]
+        self.config = config
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.backbone = spec.build(config.pretrained)
+        dims = (spec.feature_dim, config.dropout, spec.batchnorm_heads)
+        self.class_head = _head(dims[0], spec.class_hidden, config.num_classes, *dims[1:])
+        self.box_head = _head(dims[0], spec.box_hidden, 4, *dims[1:])
+        if config.freeze_backbone:
+            self.backbone.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> LocalizationModel:
+        """A frozen backbone keeps its BatchNorm statistics fixed too."""
+        super().train(mode)
+        if self.config.freeze_backbone:
+            self.backbone.eval()
+        return self
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone((images - self.mean) / self.std)
+        raw_boxes = torch.sigmoid(self.box_head(features).float())
+        if self.config.box_format == "cxcywh":
+            boxes = box_convert(raw_boxes, "cxcywh", "xyxy").clamp(0.0, 1.0)
+        else:
+            boxes = raw_boxes
+        return {"logits": self.class_head(features).float(), "boxes": boxes}
+
+    def parameter_groups(
+        self, lr_backbone: float, lr_class_head: float, lr_box_head: float
+    ) -> list[dict]:
+        """AdamW groups with their own learning rates; frozen parameters are left out."""
+        groups = [
+            {
+                "params": self.backbone.parameters(),
+                "lr": lr_backbone,
+                "name": "backbone",
+            },
+            {
+                "params": self.class_head.parameters(),
+                "lr": lr_class_head,
+                "name": "class_head",
+            },
+            {
+                "params": self.box_head.parameters(),
+                "lr": lr_box_head,
+                "name": "box_head",
+            },
+        ]
+        for group in groups:
+            group["params"] = [p for p in group["params"] if p.requires_grad]
+        return [group for group in groups if group["params"]]
+
+
+def model_summary(model: nn.Module, image_size: int, depth: int = 3) -> str:
+    """Layer table with output shapes and parameter counts (torchinfo)."""
+    stats = torchinfo.summary(
+        model,
+        input_size=(1, 3, image_size, image_size),
+        depth=depth,
+        col_names=("output_size", "num_params", "trainable"),
+        device="cpu",
+        verbose=0,
+        mode="eval",
+    )
+    return str(stats)

@@ -1,0 +1,220 @@
+"""One training run from a RunConfig: data -> model -> Trainer -> run folder on disk.
+
+A run folder holds config.json, history.json (one row per evaluation), status.json and best.pt,
+each written atomically as the run goes, so a crash or restart loses nothing already reported.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from .checkpoint import atomic_write_json, save_checkpoint
+from .config import DataConfig, RunConfig
+from .data import (
+    IMAGE_CACHE,
+    DatasetFolder,
+    LocalizationDataset,
+    Progress,
+    channel_stats,
+    load_dataset,
+    split_indices,
+)
+from .engine import Trainer, TrainerState, resolve_device, set_seed
+from .losses import LocalizationLoss, balanced_class_weights
+from .models import LocalizationModel
+from .transforms import train_transform
+
+STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
+
+
+@dataclass
+class PreparedData:
+    """A validated dataset with its images decoded once, split, and its channel statistics."""
+
+    folder: DatasetFolder
+    images: np.ndarray
+    boxes: np.ndarray
+    labels: np.ndarray
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    image_size: int
+
+    def subset(self, which: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        idx = self.train_idx if which == "train" else self.val_idx
+        return self.images[idx], self.boxes[idx], self.labels[idx]
+
+
+def prepare_data(config: DataConfig, progress: Progress | None = None) -> PreparedData:
+    """Load, validate, split (grouped by `source` when present) and cache a dataset folder."""
+    folder = load_dataset(config.root)
+    frame = folder.train.frame
+    labels = folder.labels(folder.train)
+    groups = frame["source"].to_numpy() if "source" in frame.columns else None
+    train_idx, val_idx = split_indices(labels, groups, config.val_fraction, config.split_seed)
+    images = IMAGE_CACHE.load(frame["path"].tolist(), config.image_size, progress)
+    mean, std = channel_stats(images[train_idx])
+    boxes = folder.train.normalized_boxes()
+    return PreparedData(
+        folder, images, boxes, labels, train_idx, val_idx, mean, std, config.image_size
+    )
+
+
+def make_loaders(
+    data: PreparedData, config: RunConfig, device: torch.device
+) -> tuple[DataLoader, DataLoader]:
+    """Training loader (augmented, optionally class-balanced sampling) and validation loader."""
+    train_cfg = config.train
+    generator = torch.Generator().manual_seed(train_cfg.seed)
+    train_set = LocalizationDataset(
+        *data.subset("train"), transform=train_transform(config.data.augment, train_cfg.seed)
+    )
+    sampler = None
+    if train_cfg.class_weighting == "sampler":
+        counts = np.bincount(train_set.labels, minlength=len(data.folder.class_names))
+        weights = 1.0 / counts[train_set.labels]
+        sampler = WeightedRandomSampler(weights, len(weights), generator=generator)
+    pin = device.type == "cuda"
+    train_loader = DataLoader(
+        train_set,
+        batch_size=train_cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        generator=generator,
+        drop_last=len(train_set) > train_cfg.batch_size,
+        pin_memory=pin,
+    )
+    val_loader = DataLoader(
+        LocalizationDataset(*data.subset("val")), batch_size=64, shuffle=False, pin_memory=pin
+    )
+    return train_loader, val_loader
+
+
+def build_trainer(
+    config: RunConfig, data: PreparedData, stop_event: threading.Event | None = None
+) -> Trainer:
+    """Model, loss and Trainer for a config on prepared data (seeded before anything random)."""
+    set_seed(config.train.seed)
+    if config.train.num_threads:
+        torch.set_num_threads(config.train.num_threads)
+    device = resolve_device(config.train.device)
+    num_classes = len(data.folder.class_names)
+    config.model.num_classes = num_classes
+    model = LocalizationModel(config.model, data.mean, data.std)
+    weights = None
+    if config.train.class_weighting == "balanced":
+        weights = balanced_class_weights(torch.from_numpy(data.labels[data.train_idx]), num_classes)
+    loss_fn = LocalizationLoss(config.train.alpha, config.train.box_loss, weights)
+    train_loader, val_loader = make_loaders(data, config, device)
+    return Trainer(model, train_loader, val_loader, loss_fn, config.train, device, stop_event)
+
+
+class RunFolder:
+    """Reads and writes one run's files; every write is atomic."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / "best.pt"
+
+    def _read(self, name: str, default: Any) -> Any:
+        try:
+            return json.loads((self.path / name).read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return default
+
+    def config(self) -> RunConfig:
+        return RunConfig.from_dict(self._read("config.json", {}))
+
+    def history(self) -> list[dict[str, Any]]:
+        return self._read("history.json", [])
+
+    def status(self) -> dict[str, Any]:
+        return self._read("status.json", {"state": "interrupted", "message": "no status file"})
+
+    def write_config(self, config: RunConfig) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.path / "config.json", config.to_dict())
+
+    def write_history(self, history: list[dict[str, Any]]) -> None:
+        atomic_write_json(self.path / "history.json", history)
+
+    def write_status(self, state: str, message: str = "", **extra: Any) -> None:
+        if state not in STATUSES:
+            raise ValueError(f"unknown run state {state!r}")
+        payload = {"state": state, "message": message, "updated": time.time(), **extra}
+        atomic_write_json(self.path / "status.json", payload)
+
+
+Callback = Callable[[Trainer], None]
+
+
+def train_run(
+    config: RunConfig,
+    run_dir: str | Path,
+    callbacks: dict[str, list[Callback]] | None = None,
+    stop_event: threading.Event | None = None,
+    data: PreparedData | None = None,
+    progress: Progress | None = None,
+) -> TrainerState:
+    """Train one run end to end, keeping its folder current after every evaluation.
+
+    Raises what the Trainer raises (after marking the run failed), so callers see the reason.
+    """
+    run = RunFolder(run_dir)
+    run.write_config(config)
+    run.write_status("running", "preparing data")
+    try:
+        data = data or prepare_data(config.data, progress)
+        trainer = build_trainer(config, data, stop_event)
+    except Exception as error:
+        run.write_status("failed", str(error))
+        raise
+    run.write_config(config)  # now with the number of classes the data has
+
+    def save(trainer: Trainer) -> None:
+        history = trainer.state.history
+        run.write_history(history)
+        if history[-1].get("best"):
+            save_checkpoint(
+                run.checkpoint,
+                trainer.model,
+                data.folder.class_names,
+                data.image_size,
+                metrics=history[-1],
+                run_config=config.to_dict(),
+            )
+        run.write_status("running", f"step {trainer.state.step}/{trainer.state.total_steps}")
+
+    trainer.add_callback("on_eval_end", save)
+    for event, functions in (callbacks or {}).items():
+        for function in functions:
+            trainer.add_callback(event, function)
+    try:
+        state = trainer.fit()
+    except Exception as error:
+        run.write_status("failed", f"{type(error).__name__}: {error}")
+        raise
+    if state.stopped_by_user:
+        run.write_status("stopped", "stopped by user", best=state.best_metrics)
+    else:
+        how = "early stopping" if state.stopped_early else "all steps done"
+        run.write_status("finished", how, best=state.best_metrics)
+    return state

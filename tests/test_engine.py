@@ -1,0 +1,125 @@
+"""Trainer behaviour: repeatable, stoppable within a batch, early stopping, failure reporting."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from maskloc.engine import NonFiniteLoss, Trainer
+from maskloc.runs import build_trainer, prepare_data
+
+
+def _config(root, **train) -> RunConfig:
+    settings = {
+        "epochs": 3,
+        "batch_size": 8,
+        "lr_backbone": 3e-3,
+        "lr_class_head": 3e-3,
+        "lr_box_head": 3e-3,
+        "device": "cpu",
+        **train,
+    }
+    return RunConfig(
+        DataConfig(str(root), image_size=32, augment="notebook"),
+        ModelConfig("own_cnn", pretrained=False),
+        TrainConfig(**settings),
+    )
+
+
+def _trainer(root, stop_event=None, **train) -> Trainer:
+    config = _config(root, **train)
+    return build_trainer(config, prepare_data(config.data), stop_event)
+
+
+def test_same_seed_same_history_on_cpu(tiny_dataset):
+    first = _trainer(tiny_dataset, seed=3).fit().history
+    second = _trainer(tiny_dataset, seed=3).fit().history
+    other = _trainer(tiny_dataset, seed=4).fit().history
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(first) == strip(second)
+    assert strip(first) != strip(other)
+
+
+def test_every_event_fires_in_epoch_mode(tiny_dataset):
+    trainer = _trainer(tiny_dataset, epochs=2)
+    seen = []
+    for event in ("on_batch_end", "on_eval_end", "on_epoch_end", "on_finished"):
+        trainer.add_callback(event, lambda t, e=event: seen.append(e))
+    state = trainer.fit()
+    per_epoch = len(trainer.train_loader)
+    assert seen.count("on_batch_end") == 2 * per_epoch == state.step
+    assert seen.count("on_eval_end") == seen.count("on_epoch_end") == 2
+    assert seen[-1] == "on_finished"
+    row = state.history[-1]
+    for key in (
+        "train_loss",
+        "train_class_loss",
+        "train_box_loss",
+        "val_loss",
+        "val_class_loss",
+        "val_box_loss",
+        "mean_iou",
+        "iou50",
+        "accuracy",
+        "balanced_accuracy",
+    ):
+        assert key in row
+    with pytest.raises(ValueError, match="unknown event"):
+        trainer.add_callback("on_lunch", print)
+
+
+def test_step_mode_evaluates_every_n_steps(tiny_dataset):
+    state = _trainer(tiny_dataset, steps=5, eval_every=2).fit()
+    assert [row["step"] for row in state.history] == [2, 4, 5]
+    assert state.step == 5
+
+
+def test_stop_event_takes_effect_within_one_batch(tiny_dataset):
+    stop = threading.Event()
+    trainer = _trainer(tiny_dataset, stop, epochs=50)
+    trainer.add_callback("on_batch_end", lambda t: stop.set() if t.state.step == 3 else None)
+    state = trainer.fit()
+    assert state.stopped_by_user and state.step == 3
+
+
+def test_early_stopping_after_patience_evaluations_without_gain(tiny_dataset):
+    trainer = _trainer(tiny_dataset, epochs=30, patience=2)
+    scores = iter([0.5, 0.6, 0.55, 0.6, 0.7])  # best at the 2nd, then two evaluations no better
+    trainer.evaluate = lambda: {"mean_iou": next(scores), "balanced_accuracy": 0.5}
+    state = trainer.fit()
+    assert state.stopped_early and not state.stopped_by_user
+    assert [row["mean_iou"] for row in state.history] == [0.5, 0.6, 0.55, 0.6]
+    assert state.best_metrics["mean_iou"] == 0.6 and state.epoch == 4
+
+
+def test_best_weights_are_restored_at_the_end(tiny_dataset):
+    trainer = _trainer(tiny_dataset, epochs=6, patience=10)
+    state = trainer.fit()
+    again = trainer.evaluate()
+    assert again["mean_iou"] == pytest.approx(state.best_metrics["mean_iou"], abs=1e-6)
+    assert again["val_loss"] == pytest.approx(state.best_metrics["val_loss"], abs=1e-6)
+
+
+def test_training_lowers_the_box_loss(tiny_dataset):
+    state = _trainer(tiny_dataset, epochs=15, alpha=0.9, patience=15).fit()
+    first, last = state.history[0], state.history[-1]
+    assert last["train_box_loss"] < first["train_box_loss"]
+
+
+def test_non_finite_loss_fails_with_reason(tiny_dataset):
+    trainer = _trainer(tiny_dataset)
+    failures = []
+    trainer.add_callback("on_failed", lambda t: failures.append(t.state.error))
+    original = trainer.loss_fn.forward
+
+    def poisoned(outputs, boxes, labels):
+        parts = original(outputs, boxes, labels)
+        return {**parts, "loss": parts["loss"] * torch.tensor(float("nan"))}
+
+    trainer.loss_fn.forward = poisoned
+    with pytest.raises(NonFiniteLoss, match="loss became nan at epoch 1, step 1"):
+        trainer.fit()
+    assert isinstance(failures[0], NonFiniteLoss)

@@ -1,0 +1,76 @@
+"""Model registry: every family builds, outputs valid boxes, groups its parameters, summarises."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from maskloc.config import ModelConfig
+from maskloc.models import BACKBONES, LocalizationModel, model_summary
+from maskloc.weights import WeightsUnavailable, find_weights, pretrained_available
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+@pytest.mark.parametrize("box_format", ["cxcywh", "xyxy"])
+def test_every_model_outputs_logits_and_normalised_boxes(name, box_format):
+    model = LocalizationModel(ModelConfig(name, pretrained=False, box_format=box_format)).eval()
+    out = model(torch.rand(2, 3, 64, 64))
+    assert out["logits"].shape == (2, 2) and out["boxes"].shape == (2, 4)
+    assert out["boxes"].min() >= 0 and out["boxes"].max() <= 1
+
+
+def test_cxcywh_boxes_are_ordered():
+    model = LocalizationModel(ModelConfig("own_cnn", pretrained=False)).eval()
+    boxes = model(torch.rand(8, 3, 64, 64))["boxes"]
+    assert (boxes[:, 2] >= boxes[:, 0]).all() and (boxes[:, 3] >= boxes[:, 1]).all()
+
+
+def test_model_normalises_with_its_own_statistics():
+    model = LocalizationModel(ModelConfig("own_cnn", pretrained=False), (0.1, 0.2, 0.3), (1, 2, 3))
+    assert model.mean.flatten().tolist() == pytest.approx([0.1, 0.2, 0.3])
+    assert "mean" in model.state_dict()
+
+
+def test_parameter_groups_cover_all_trainable_parameters_once():
+    model = LocalizationModel(ModelConfig("own_cnn", pretrained=False))
+    groups = model.parameter_groups(1e-4, 1e-3, 2e-3)
+    assert [g["name"] for g in groups] == ["backbone", "class_head", "box_head"]
+    assert [g["lr"] for g in groups] == [1e-4, 1e-3, 2e-3]
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+
+
+def test_frozen_backbone_is_left_out_and_stays_in_eval_mode():
+    model = LocalizationModel(ModelConfig("own_cnn", pretrained=False, freeze_backbone=True))
+    model.train()
+    assert [g["name"] for g in model.parameter_groups(1, 1, 1)] == ["class_head", "box_head"]
+    assert not model.backbone.training and model.box_head.training
+
+
+def test_mobilenet_imagenet_weights_ship_offline_and_load():
+    path = find_weights("mobilenet_v2")
+    assert path is not None and path.name == "mobilenet_v2-b0353104.pth"
+    model = LocalizationModel(ModelConfig("mobilenet_v2", pretrained=True))
+    first_conv = model.backbone[0][0][0].weight
+    assert first_conv.abs().mean() > 0.05  # real weights, not a fresh init
+
+
+def test_missing_pretrained_weights_are_explained(monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: "/nonexistent")
+    find_weights.cache_clear()
+    try:
+        if not pretrained_available("resnet50"):
+            with pytest.raises(WeightsUnavailable, match="pretrained=False"):
+                LocalizationModel(ModelConfig("resnet50", pretrained=True))
+    finally:
+        find_weights.cache_clear()
+    with pytest.raises(ValueError, match="no pretrained"):
+        LocalizationModel(ModelConfig("own_cnn", pretrained=True))
+    with pytest.raises(ValueError, match="unknown model"):
+        LocalizationModel(ModelConfig("vgg", pretrained=False))
+
+
+def test_summary_lists_layers_and_parameter_count():
+    text = model_summary(LocalizationModel(ModelConfig("own_cnn", pretrained=False)), 64)
+    assert "Conv2d" in text and "Total params" in text
+    assert "[1, 256]" in text  # the pooled feature width
