@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import (
     BOX_FORMATS,
+    BOX_HEADS,
     BOX_LOSSES,
     CLASS_WEIGHTINGS,
     DEFAULT_CHECKPOINT,
@@ -69,6 +70,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet")
     p.add_argument("--freeze-backbone", action="store_true", help="train the heads only")
     p.add_argument("--box-format", default=m.box_format, choices=BOX_FORMATS)
+    p.add_argument("--box-head", default=m.box_head, choices=BOX_HEADS, help="gap: the notebook's")
     p.add_argument("--dropout", type=_fraction, default=m.dropout)
     p.add_argument("--image-size", type=_positive, default=d.image_size)
     p.add_argument("--augment", default=d.augment, choices=sorted(PRESETS))
@@ -105,6 +107,7 @@ def _train(args: argparse.Namespace) -> int:
             dropout=args.dropout,
             freeze_backbone=args.freeze_backbone,
             box_format=args.box_format,
+            box_head=args.box_head,
         ),
         TrainConfig(
             alpha=args.alpha,

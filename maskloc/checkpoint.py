@@ -85,7 +85,11 @@ def read_checkpoint(source: str | Path | bytes) -> dict[str, Any]:
     except FileNotFoundError as error:
         raise CheckpointError(f"{name}: file not found") from error
     except pickle.UnpicklingError as error:
-        raise CheckpointError(f"{name}: refused, it contains objects other than weights") from error
+        if "Unsupported global" in str(error):
+            raise CheckpointError(
+                f"{name}: refused, it holds code or objects other than weights"
+            ) from error
+        raise CheckpointError(f"{name}: not a readable PyTorch checkpoint") from error
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CheckpointError(f"{name}: not a readable PyTorch checkpoint ({error})") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -14,6 +14,7 @@ DEFAULT_RUNS = PROJECT_ROOT / "runs"
 BOX_LOSSES = ("mse", "l1", "giou", "diou", "ciou", "l1_giou")
 CLASS_WEIGHTINGS = ("none", "balanced", "sampler")
 BOX_FORMATS = ("cxcywh", "xyxy")
+BOX_HEADS = ("spatial", "gap")
 
 
 @dataclass
@@ -37,10 +38,13 @@ class ModelConfig:
     dropout: float = 0.2
     freeze_backbone: bool = False
     box_format: str = "cxcywh"
+    box_head: str = "spatial"
 
     def __post_init__(self) -> None:
         if self.box_format not in BOX_FORMATS:
             raise ValueError(f"box_format must be one of {BOX_FORMATS}, got {self.box_format!r}")
+        if self.box_head not in BOX_HEADS:
+            raise ValueError(f"box_head must be one of {BOX_HEADS}, got {self.box_head!r}")
 
 
 @dataclass

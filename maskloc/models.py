@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 import torchinfo
 from torch import nn
 from torchvision import models as tv_models
@@ -46,9 +47,7 @@ def _own_cnn(pretrained: bool) -> nn.Module:
     if pretrained:
         raise ValueError("own_cnn has no pretrained weights: use pretrained=False")
     trunk = nn.Sequential(
-        *(_conv_block(a, b) for a, b in ((3, 32), (32, 64), (64, 128), (128, 256))),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
+        *(_conv_block(a, b) for a, b in ((3, 32), (32, 64), (64, 128), (128, 256)))
     )
     for module in trunk.modules():
         if isinstance(module, nn.Conv2d):
@@ -60,7 +59,7 @@ def _mobilenet_v2(pretrained: bool) -> nn.Module:
     net = tv_models.mobilenet_v2()
     if pretrained:
         net.load_state_dict(load_pretrained_state("mobilenet_v2"), strict=True)
-    return nn.Sequential(net.features, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return net.features
 
 
 def _resnet50_trunk(pretrained: bool) -> nn.Module:
@@ -72,12 +71,11 @@ def _resnet50_trunk(pretrained: bool) -> nn.Module:
 
 def _resnet50(pretrained: bool) -> nn.Module:
     net = _resnet50_trunk(pretrained)
-    net.fc = nn.Identity()
-    return net
+    return nn.Sequential(*list(net.children())[:-2])  # drop avgpool and fc: keep the map
 
 
 class _PooledFPN(nn.Module):
-    """ResNet50 layers 2-4 through an FPN, each level average-pooled and concatenated."""
+    """ResNet50 layers 2-4 through an FPN; levels pooled to the coarsest grid and concatenated."""
 
     def __init__(self, pretrained: bool) -> None:
         super().__init__()
@@ -88,7 +86,8 @@ class _PooledFPN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         levels: OrderedDict[str, torch.Tensor] = self.fpn(self.body(images))
-        return torch.cat([level.mean(dim=(2, 3)) for level in levels.values()], dim=1)
+        grid = levels["2"].shape[-2:]
+        return torch.cat([F.adaptive_avg_pool2d(level, grid) for level in levels.values()], dim=1)
 
 
 BACKBONES: dict[str, BackboneSpec] = {
@@ -120,7 +119,13 @@ BACKBONES: dict[str, BackboneSpec] = {
 }
 
 
-def _head(in_dim: int, hidden: tuple[int, ...], out_dim: int, dropout: float, batchnorm: bool):
+SPATIAL_GRID = 7
+SPATIAL_CHANNELS = 64
+
+
+def _head(
+    in_dim: int, hidden: tuple[int, ...], out_dim: int, dropout: float, batchnorm: bool
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width in hidden:
         layers.append(nn.Linear(in_dim, width))
@@ -132,8 +137,28 @@ def _head(in_dim: int, hidden: tuple[int, ...], out_dim: int, dropout: float, ba
     return nn.Sequential(*layers)
 
 
+def _spatial_box_head(
+    channels: int, hidden: tuple[int, ...], dropout: float, batchnorm: bool
+) -> nn.Sequential:
+    """Keeps where things are: 1x1 conv to a few channels, a fixed 7x7 grid, then an MLP.
+
+    Global average pooling throws position away, and position is what a box is.
+    """
+    flat = SPATIAL_CHANNELS * SPATIAL_GRID * SPATIAL_GRID
+    return nn.Sequential(
+        nn.Conv2d(channels, SPATIAL_CHANNELS, 1, bias=False),
+        nn.BatchNorm2d(SPATIAL_CHANNELS),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(SPATIAL_GRID),
+        nn.Flatten(),
+        _head(flat, hidden, 4, dropout, batchnorm),
+    )
+
+
 class LocalizationModel(nn.Module):
-    """Shared trunk, a class head and a deeper box head; boxes come out as normalised xyxy."""
+    """Shared trunk (a feature map), a pooled class head and a deeper box head that is pooled
+    like the notebook's ("gap") or keeps a coarse spatial grid ("spatial").
+    Boxes come out as normalised xyxy."""
 
     def __init__(
         self,
@@ -149,9 +174,20 @@ class LocalizationModel(nn.Module):
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
         self.backbone = spec.build(config.pretrained)
-        dims = (spec.feature_dim, config.dropout, spec.batchnorm_heads)
-        self.class_head = _head(dims[0], spec.class_hidden, config.num_classes, *dims[1:])
-        self.box_head = _head(dims[0], spec.box_hidden, 4, *dims[1:])
+        width, dropout, batchnorm = spec.feature_dim, config.dropout, spec.batchnorm_heads
+        self.class_head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            _head(width, spec.class_hidden, config.num_classes, dropout, batchnorm),
+        )
+        if config.box_head == "spatial":
+            self.box_head = _spatial_box_head(width, spec.box_hidden, dropout, batchnorm)
+        else:
+            self.box_head = nn.Sequential(
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+                _head(width, spec.box_hidden, 4, dropout, batchnorm),
+            )
         if config.freeze_backbone:
             self.backbone.requires_grad_(False)
 

@@ -51,7 +51,7 @@ def test_mobilenet_imagenet_weights_ship_offline_and_load():
     path = find_weights("mobilenet_v2")
     assert path is not None and path.name == "mobilenet_v2-b0353104.pth"
     model = LocalizationModel(ModelConfig("mobilenet_v2", pretrained=True))
-    first_conv = model.backbone[0][0][0].weight
+    first_conv = model.backbone[0][0].weight
     assert first_conv.abs().mean() > 0.05  # real weights, not a fresh init
 
 
@@ -73,4 +73,18 @@ def test_missing_pretrained_weights_are_explained(monkeypatch):
 def test_summary_lists_layers_and_parameter_count():
     text = model_summary(LocalizationModel(ModelConfig("own_cnn", pretrained=False)), 64)
     assert "Conv2d" in text and "Total params" in text
-    assert "[1, 256]" in text  # the pooled feature width
+    assert "[1, 256, 4, 4]" in text  # the feature map the heads share
+
+
+def test_spatial_box_head_sees_position_that_pooling_loses():
+    """Two images with the same content at different places: pooled features cannot tell them
+    apart (translation-invariant), the spatial head's grid can."""
+    features = torch.zeros(2, 256, 8, 8)
+    features[0, :, 1, 1] = 1.0
+    features[1, :, 6, 6] = 1.0
+    gap = LocalizationModel(ModelConfig("own_cnn", pretrained=False, box_head="gap")).eval()
+    spatial = LocalizationModel(ModelConfig("own_cnn", pretrained=False, box_head="spatial")).eval()
+    gap_boxes = gap.box_head(features)
+    assert torch.allclose(gap_boxes[0], gap_boxes[1])
+    spatial_boxes = spatial.box_head(features)
+    assert not torch.allclose(spatial_boxes[0], spatial_boxes[1])

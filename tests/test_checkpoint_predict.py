@@ -1,0 +1,115 @@
+"""Checkpoints (safe, atomic, self-describing) and the Predictor built on them."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from maskloc.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from maskloc.config import ModelConfig
+from maskloc.models import LocalizationModel
+from maskloc.predict import Predictor, pixel_boxes
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    model = LocalizationModel(
+        ModelConfig("own_cnn", pretrained=False), (0.4, 0.4, 0.4), (0.2, 0.2, 0.2)
+    )
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, ["mask", "no-mask"], 48, metrics={"mean_iou": 0.5})
+    return path, model
+
+
+def test_round_trip_restores_weights_and_metadata(checkpoint):
+    path, model = checkpoint
+    loaded, meta = load_model(path)
+    assert meta["class_names"] == ["mask", "no-mask"] and meta["image_size"] == 48
+    assert meta["metrics"]["mean_iou"] == 0.5 and meta["mean"] == pytest.approx([0.4] * 3)
+    x = torch.rand(2, 3, 48, 48)
+    model.eval()
+    assert torch.allclose(loaded(x)["boxes"], model(x)["boxes"])
+    assert not list(path.parent.glob("*.tmp"))  # the temp file was renamed away
+
+
+def test_saving_over_a_checkpoint_is_atomic(checkpoint, monkeypatch):
+    path, model = checkpoint
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("maskloc.checkpoint.os.replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, model, ["mask", "no-mask"], 48)
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("pwned",))  # any callable: weights_only must refuse to call it
+
+
+def test_refuses_code_random_bytes_and_truncation(checkpoint, tmp_path, capsys):
+    path, _ = checkpoint
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "maskloc-checkpoint/1", "payload": _Exploit()}, evil)
+    with pytest.raises(CheckpointError, match="refused"):
+        read_checkpoint(evil)
+    assert "pwned" not in capsys.readouterr().out
+    plain_pickle = tmp_path / "plain.pkl"
+    plain_pickle.write_bytes(pickle.dumps(_Exploit()))
+    with pytest.raises(CheckpointError):
+        read_checkpoint(plain_pickle)
+    assert "pwned" not in capsys.readouterr().out
+    with pytest.raises(CheckpointError, match="not a readable"):
+        read_checkpoint(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(CheckpointError, match="not a readable"):
+        read_checkpoint(path.read_bytes()[:2000])
+    with pytest.raises(CheckpointError, match="not found"):
+        read_checkpoint(tmp_path / "missing.pt")
+
+
+def test_refuses_foreign_dicts_and_mismatched_architectures(checkpoint, tmp_path):
+    path, _ = checkpoint
+    other = tmp_path / "other.pt"
+    torch.save({"state_dict": {}}, other)
+    with pytest.raises(CheckpointError, match="not a maskloc checkpoint"):
+        read_checkpoint(other)
+    payload = torch.load(path, weights_only=True)
+    payload["model_config"]["name"] = "mobilenet_v2"
+    torch.save(payload, other)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_model(other)
+    payload = torch.load(path, weights_only=True)
+    payload["class_names"] = ["a", "b", "c"]
+    torch.save(payload, other)
+    with pytest.raises(CheckpointError, match="class names"):
+        load_model(other)
+
+
+def test_pixel_boxes_are_integer_inside_and_non_empty():
+    boxes = np.array([[0.1, 0.2, 0.5, 0.9], [-0.2, 0.5, 1.3, 0.5], [1.0, 1.0, 1.0, 1.0]])
+    pixels = pixel_boxes(boxes, np.array([100, 50, 10]), np.array([200, 40, 10]))
+    assert pixels.tolist() == [[10, 40, 50, 180], [0, 20, 50, 21], [9, 9, 10, 10]]
+
+
+def test_predictor_returns_pixel_box_of_the_original_image(checkpoint):
+    path, _ = checkpoint
+    predictor = Predictor(path, device="cpu")
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 160, 3), np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    for source in (image, np.asarray(image), buffer.getvalue()):
+        prediction = predictor.predict(source)
+        x0, y0, x1, y1 = prediction.box
+        assert 0 <= x0 < x1 <= 160 and 0 <= y0 < y1 <= 90
+        assert prediction.class_name in ("mask", "no-mask")
+        assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
+        assert prediction.confidence == max(prediction.probabilities.values())

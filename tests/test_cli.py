@@ -1,0 +1,140 @@
+"""End to end through the CLI: train -> evaluate -> predict on a dataset the test makes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import ROOT, make_dataset
+
+from maskloc.__main__ import main
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "maskloc", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = make_dataset(tmp_path_factory.mktemp("data") / "ds", n=30, n_test=8)
+    run = tmp_path_factory.mktemp("runs") / "run"
+    done = _cli(
+        "train",
+        "--data",
+        str(root),
+        "--out",
+        str(run),
+        "--model",
+        "own_cnn",
+        "--no-pretrained",
+        "--epochs",
+        "2",
+        "--image-size",
+        "48",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+    )
+    assert done.returncode == 0, done.stderr
+    return root, run, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_train_writes_run_folder(trained):
+    _, run, summary = trained
+    assert {p.name for p in run.iterdir()} >= {
+        "best.pt",
+        "config.json",
+        "history.json",
+        "status.json",
+    }
+    history = json.loads((run / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert json.loads((run / "status.json").read_text())["state"] == "finished"
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["name"] == "own_cnn" and config["data"]["image_size"] == 48
+    assert 0 <= summary["mean_iou"] <= 1 and summary["n"] > 0
+
+
+@pytest.mark.parametrize("split", ["val", "test", "all"])
+def test_evaluate_json_for_each_split(trained, split):
+    root, run, summary = trained
+    done = _cli(
+        "evaluate",
+        "--checkpoint",
+        str(run / "best.pt"),
+        "--data",
+        str(root),
+        "--split",
+        split,
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)
+    assert {"mean_iou", "iou50", "accuracy", "balanced_accuracy", "n"} <= set(metrics)
+    expected_n = {"val": summary["n"], "test": 8, "all": 30}[split]
+    assert metrics["n"] == expected_n
+    if split == "val":  # the same split and weights the run reported
+        assert metrics["mean_iou"] == pytest.approx(summary["mean_iou"], abs=1e-4)
+
+
+def test_predict_writes_submission_in_competition_format(trained, tmp_path):
+    root, run, _ = trained
+    out = tmp_path / "submission.csv"
+    done = _cli(
+        "predict", "--checkpoint", str(run / "best.pt"), "--data", str(root), "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "filename,class,xmin,ymin,xmax,ymax"
+    submission = pd.read_csv(out)
+    expected = pd.read_csv(root / "test.csv")["filename"].tolist()
+    assert submission["filename"].tolist() == expected
+    assert set(submission["class"]) <= {"mask", "no-mask"}
+    for column in ("xmin", "ymin", "xmax", "ymax"):
+        assert pd.api.types.is_integer_dtype(submission[column])
+    sizes = {0: (96, 64), 1: (64, 80), 2: (72, 72)}
+    for i, row in submission.iterrows():
+        width, height = sizes[(30 + i) % 3]
+        assert 0 <= row.xmin < row.xmax <= width and 0 <= row.ymin < row.ymax <= height
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "--checkpoint", "nope.pt"], "nope.pt: file not found"),
+        (["train", "--data", "/no/such/folder", "--out", "{tmp}/r"], "dataset folder not found"),
+        (["predict", "--checkpoint", "{ckpt}", "--data", "/no/such"], "dataset folder not found"),
+        (["train", "--data", "{root}", "--out", "{tmp}/r", "--model", "resnet9"], "unknown model"),
+    ],
+)
+def test_bad_input_ends_with_one_clear_line(trained, tmp_path, capsys, args, message):
+    root, run, _ = trained
+    args = [a.format(tmp=tmp_path, ckpt=run / "best.pt", root=root) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1]
+    assert "Traceback" not in "".join(err)
+
+
+def test_bad_arguments_are_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--out", "x", "--alpha", "1.5"])
+    assert exit_info.value.code == 2
+    assert "not within [0, 1]" in capsys.readouterr().err
+
+
+def test_every_command_has_help():
+    for command in ("train", "evaluate", "predict", "build-dataset", "summary"):
+        done = _cli(command, "--help")
+        assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_summary_prints_the_layer_table():
+    done = _cli("summary", "--model", "own_cnn", "--image-size", "64")
+    assert done.returncode == 0 and "Total params" in done.stdout
