@@ -36,7 +36,7 @@ def _progress_bar(description: str) -> Callable[[int, int], None]:
 
     def update(done: int, total: int) -> None:
         nonlocal bar
-        if bar is None:
+        if bar is None or done < bar.n or total != bar.total:  # a new phase starts a new bar
             bar = tqdm(total=total, desc=description, unit="img", leave=False, file=sys.stderr)
         bar.update(done - bar.n)
         if done >= total:
@@ -69,6 +69,15 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet")
     p.add_argument("--freeze-backbone", action="store_true", help="train the heads only")
+    p.add_argument(
+        "--frozen-blocks", type=int, default=m.frozen_blocks, help="freeze the first N blocks"
+    )
+    p.add_argument(
+        "--cache-stem",
+        action="store_true",
+        help="run the frozen blocks once per image and cached variant; train the rest (fast)",
+    )
+    p.add_argument("--cached-variants", type=_positive, default=t.cached_variants)
     p.add_argument("--box-format", default=m.box_format, choices=BOX_FORMATS)
     p.add_argument("--box-head", default=m.box_head, choices=BOX_HEADS, help="gap: the notebook's")
     p.add_argument("--dropout", type=_fraction, default=m.dropout)
@@ -106,6 +115,7 @@ def _train(args: argparse.Namespace) -> int:
             pretrained=not args.no_pretrained,
             dropout=args.dropout,
             freeze_backbone=args.freeze_backbone,
+            frozen_blocks=args.frozen_blocks,
             box_format=args.box_format,
             box_head=args.box_head,
         ),
@@ -125,6 +135,8 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             num_threads=args.threads,
+            cache_stem=args.cache_stem,
+            cached_variants=args.cached_variants,
         ),
     )
     bar = None
@@ -150,7 +162,7 @@ def _train(args: argparse.Namespace) -> int:
         config,
         args.out,
         {"on_batch_end": [on_batch], "on_eval_end": [on_eval]},
-        progress=_progress_bar("decode images"),
+        progress=_progress_bar("prepare images"),
     )
     if bar is not None:
         bar.close()

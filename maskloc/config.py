@@ -37,6 +37,7 @@ class ModelConfig:
     num_classes: int = 2
     dropout: float = 0.2
     freeze_backbone: bool = False
+    frozen_blocks: int = 0
     box_format: str = "cxcywh"
     box_head: str = "spatial"
 
@@ -67,6 +68,8 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     num_threads: int = 0
+    cache_stem: bool = False
+    cached_variants: int = 6
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
@@ -104,3 +107,47 @@ class RunConfig:
             known = {f.name for f in fields(kind)}
             parts[name] = kind(**{k: v for k, v in raw.get(name, {}).items() if k in known})
         return cls(**parts)
+
+
+def _classroom() -> RunConfig:
+    """Seconds per run on a laptop CPU: 128 px, MobileNetV2 with its first 14 blocks frozen and
+    their outputs cached (6 augmented variants per image); the last blocks and heads train."""
+    return RunConfig(
+        DataConfig(image_size=128, augment="notebook"),
+        ModelConfig("mobilenet_v2", pretrained=True, frozen_blocks=14),
+        TrainConfig(
+            epochs=12,
+            patience=12,
+            lr_backbone=1e-3,
+            lr_class_head=1e-3,
+            lr_box_head=1e-3,
+            cache_stem=True,
+            cached_variants=6,
+        ),
+    )
+
+
+def _notebook() -> RunConfig:
+    """The course notebook's own CNN and settings, kept for comparison."""
+    return RunConfig(
+        DataConfig(image_size=224, augment="notebook"),
+        ModelConfig("own_cnn", pretrained=False, box_head="gap", dropout=0.3),
+        TrainConfig(
+            box_loss="mse",
+            alpha=0.5,
+            epochs=30,
+            lr_backbone=1e-3,
+            lr_class_head=1e-3,
+            lr_box_head=1e-3,
+        ),
+    )
+
+
+PRESETS = {"classroom": _classroom, "notebook": _notebook, "full": RunConfig}
+
+
+def preset(name: str) -> RunConfig:
+    """A fresh RunConfig for a named preset: classroom (fast), notebook, full (fine-tune all)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]()

@@ -46,9 +46,14 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 NCHW batch -> float [0, 1] on `device`; transfer stays uint8 (4x less traffic)."""
+    """uint8 NCHW batch -> float [0, 1] on `device`; transfer stays uint8 (4x less traffic).
+
+    Float inputs (cached stem features) pass through unchanged.
+    """
     images = images.to(device, non_blocking=True)
-    return images.float().div_(255.0).contiguous(memory_format=torch.channels_last)
+    if images.dtype == torch.uint8:
+        images = images.float().div_(255.0)
+    return images.contiguous(memory_format=torch.channels_last)
 
 
 @dataclass

@@ -188,18 +188,45 @@ class LocalizationModel(nn.Module):
                 nn.Flatten(),
                 _head(width, spec.box_hidden, 4, dropout, batchnorm),
             )
-        if config.freeze_backbone:
-            self.backbone.requires_grad_(False)
+        # Plain tuple: the two halves share the backbone's modules without registering twice.
+        self._stem_tail = self._split_backbone()
+        self.stem.requires_grad_(False)
+
+    def _split_backbone(self) -> tuple[nn.Module, nn.Module]:
+        """(frozen stem, trainable tail) of the backbone."""
+        if self.config.freeze_backbone:
+            return self.backbone, nn.Identity()
+        count = self.config.frozen_blocks
+        if count == 0:
+            return nn.Identity(), self.backbone
+        if not isinstance(self.backbone, nn.Sequential) or count >= len(self.backbone):
+            raise ValueError(f"{self.config.name} cannot freeze its first {count} blocks")
+        return self.backbone[:count], self.backbone[count:]
+
+    @property
+    def stem(self) -> nn.Module:
+        """The frozen leading part of the backbone (Identity when nothing is frozen)."""
+        return self._stem_tail[0]
+
+    @property
+    def has_frozen_stem(self) -> bool:
+        return not isinstance(self.stem, nn.Identity)
 
     def train(self, mode: bool = True) -> LocalizationModel:
-        """A frozen backbone keeps its BatchNorm statistics fixed too."""
+        """A frozen stem keeps its BatchNorm statistics fixed too."""
         super().train(mode)
-        if self.config.freeze_backbone:
-            self.backbone.eval()
+        self.stem.eval()
         return self
 
+    def stem_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.stem((images - self.mean) / self.std)
+
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.backbone((images - self.mean) / self.std)
+        return self.forward_from_stem(self.stem_features(images))
+
+    def forward_from_stem(self, stem_features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The trainable part: what a run with cached stem features trains."""
+        features = self._stem_tail[1](stem_features)
         raw_boxes = torch.sigmoid(self.box_head(features).float())
         if self.config.box_format == "cxcywh":
             boxes = box_convert(raw_boxes, "cxcywh", "xyxy").clamp(0.0, 1.0)

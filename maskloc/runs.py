@@ -32,6 +32,7 @@ from .data import (
 from .engine import Trainer, TrainerState, resolve_device, set_seed
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
+from .stem_cache import StemView, stem_features
 from .transforms import train_transform
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
@@ -101,10 +102,40 @@ def make_loaders(
     return train_loader, val_loader
 
 
+def _stem_loaders(
+    model: LocalizationModel,
+    data: PreparedData,
+    config: RunConfig,
+    device: torch.device,
+    progress: Progress | None,
+) -> tuple[DataLoader, DataLoader]:
+    """Loaders over cached stem outputs: augmented variants for training, originals for val."""
+    transform = train_transform(config.data.augment, config.train.seed)
+    variants = config.train.cached_variants
+    train_set = stem_features(model, *data.subset("train"), transform, variants, device, progress)
+    val_set = stem_features(model, *data.subset("val"), None, 1, device)
+    generator = torch.Generator().manual_seed(config.train.seed)
+    batch = config.train.batch_size
+    train_loader = DataLoader(
+        train_set,
+        batch_size=batch,
+        shuffle=True,
+        generator=generator,
+        drop_last=len(train_set) > batch,
+    )
+    return train_loader, DataLoader(val_set, batch_size=128)
+
+
 def build_trainer(
-    config: RunConfig, data: PreparedData, stop_event: threading.Event | None = None
+    config: RunConfig,
+    data: PreparedData,
+    stop_event: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> Trainer:
-    """Model, loss and Trainer for a config on prepared data (seeded before anything random)."""
+    """Model, loss and Trainer for a config on prepared data (seeded before anything random).
+
+    With `cache_stem` and a frozen stem, the Trainer sees a StemView over cached stem outputs.
+    """
     set_seed(config.train.seed)
     if config.train.num_threads:
         torch.set_num_threads(config.train.num_threads)
@@ -116,8 +147,20 @@ def build_trainer(
     if config.train.class_weighting == "balanced":
         weights = balanced_class_weights(torch.from_numpy(data.labels[data.train_idx]), num_classes)
     loss_fn = LocalizationLoss(config.train.alpha, config.train.box_loss, weights)
+    if config.train.cache_stem and model.has_frozen_stem:
+        if config.train.class_weighting == "sampler":
+            raise ValueError("cache_stem does not support the 'sampler' class weighting")
+        train_loader, val_loader = _stem_loaders(model, data, config, device, progress)
+        return Trainer(
+            StemView(model), train_loader, val_loader, loss_fn, config.train, device, stop_event
+        )
     train_loader, val_loader = make_loaders(data, config, device)
     return Trainer(model, train_loader, val_loader, loss_fn, config.train, device, stop_event)
+
+
+def trained_model(trainer: Trainer) -> LocalizationModel:
+    """The full model behind a Trainer, whether it trained on images or on cached stem outputs."""
+    return trainer.model.model if isinstance(trainer.model, StemView) else trainer.model
 
 
 class RunFolder:
@@ -183,7 +226,7 @@ def train_run(
     run.write_status("running", "preparing data")
     try:
         data = data or prepare_data(config.data, progress)
-        trainer = build_trainer(config, data, stop_event)
+        trainer = build_trainer(config, data, stop_event, progress)
     except Exception as error:
         run.write_status("failed", str(error))
         raise
@@ -195,7 +238,7 @@ def train_run(
         if history[-1].get("best"):
             save_checkpoint(
                 run.checkpoint,
-                trainer.model,
+                trained_model(trainer),
                 data.folder.class_names,
                 data.image_size,
                 metrics=history[-1],

@@ -123,3 +123,35 @@ def test_non_finite_loss_fails_with_reason(tiny_dataset):
     with pytest.raises(NonFiniteLoss, match="loss became nan at epoch 1, step 1"):
         trainer.fit()
     assert isinstance(failures[0], NonFiniteLoss)
+
+
+def test_cached_stem_run_trains_tail_and_saves_a_full_model(tiny_dataset, tmp_path):
+    from maskloc.checkpoint import load_model
+    from maskloc.predict import Predictor, evaluate
+    from maskloc.runs import train_run
+    from maskloc.stem_cache import StemView
+
+    config = _config(tiny_dataset, epochs=3, cache_stem=True, cached_variants=3)
+    config.model.frozen_blocks = 2
+    data = prepare_data(config.data)
+    trainer = build_trainer(config, data)
+    assert isinstance(trainer.model, StemView)
+    assert len(trainer.train_loader.dataset) == len(data.train_idx)
+    assert trainer.train_loader.dataset.features.shape[1] == 3  # original + 2 augmented
+    stem_before = [p.clone() for p in trainer.model.model.stem.parameters()]
+    state = train_run(config, tmp_path / "run", data=data)
+    model, _ = load_model(tmp_path / "run" / "best.pt")
+    assert all(torch.equal(a, b) for a, b in zip(stem_before, model.stem.parameters(), strict=True))
+    # the saved full model, fed raw images, reproduces the metrics measured on cached features
+    metrics, _ = evaluate(Predictor(tmp_path / "run" / "best.pt", device="cpu"), tiny_dataset)
+    assert metrics["mean_iou"] == pytest.approx(state.best_metrics["mean_iou"], abs=1e-4)
+
+
+def test_presets_build_valid_configs():
+    from maskloc.config import PRESETS, preset
+
+    for name in PRESETS:
+        assert preset(name).to_dict()["model"]["name"]
+    assert preset("classroom").train.cache_stem
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("turbo")
