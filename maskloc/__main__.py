@@ -275,6 +275,26 @@ def _build_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_zoom_out(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "zoom-out", help="copy a split with each image on a 2x edge-stretched canvas (webcam-like)"
+    )
+    p.add_argument("--data", default=str(DEFAULT_DATA))
+    p.add_argument("--split", default="test", choices=("val", "test", "all"))
+    p.add_argument("--out", required=True, help="dataset folder to write")
+    p.add_argument("--factor", type=float, default=2.0, help="canvas side / image side")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_zoom_out)
+
+
+def _zoom_out(args: argparse.Namespace) -> int:
+    from .zoom_out import write_zoomed_out
+
+    count = write_zoomed_out(args.data, args.out, args.split, args.factor, args.seed)
+    print(f"wrote {count} zoomed-out images to {args.out}", file=sys.stderr)
+    return 0
+
+
 def _add_summary(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("summary", help="layer table of a model (or a checkpoint's model)")
     p.add_argument("--model", default="mobilenet_v2")
@@ -302,7 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Single-object localization: one class (mask / no-mask) and one box per image.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_evaluate, _add_predict, _add_build_dataset, _add_summary):
+    for add in (
+        _add_train,
+        _add_evaluate,
+        _add_predict,
+        _add_build_dataset,
+        _add_zoom_out,
+        _add_summary,
+    ):
         add(commands)
     return parser
 
