@@ -295,6 +295,25 @@ def _zoom_out(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "bench",
+        help="classroom benchmarks (run from the repository root; --help for options)",
+        add_help=False,
+    )
+    p.set_defaults(handler=lambda args: _bench(args.options), options=[])
+
+
+def _bench(options: list[str]) -> int:
+    try:
+        from bench.suite import main as bench_main
+    except ImportError as error:
+        raise ValueError(
+            "run the benchmarks from the repository root (bench/ not found)"
+        ) from error
+    return bench_main(options)
+
+
 def _add_summary(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("summary", help="layer table of a model (or a checkpoint's model)")
     p.add_argument("--model", default="mobilenet_v2")
@@ -328,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_predict,
         _add_build_dataset,
         _add_zoom_out,
+        _add_bench,
         _add_summary,
     ):
         add(commands)
@@ -335,7 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "bench":  # bench parses its own options
+        args.options = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     from .checkpoint import CheckpointError
     from .data import DataError
     from .engine import NonFiniteLoss

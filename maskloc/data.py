@@ -307,6 +307,11 @@ class ImageCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
     def _load_one(self, path: str, size: int) -> np.ndarray:
         key = (path, Path(path).stat().st_mtime_ns, size)
         with self._lock:

@@ -32,7 +32,7 @@ from .data import (
 from .engine import Trainer, TrainerState, resolve_device, set_seed
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
-from .stem_cache import StemView, stem_features
+from .stem_cache import StemView, memo_key, remembered, stem_features
 from .transforms import train_transform
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
@@ -112,8 +112,17 @@ def _stem_loaders(
     """Loaders over cached stem outputs: augmented variants for training, originals for val."""
     transform = train_transform(config.data.augment, config.train.seed)
     variants = config.train.cached_variants
-    train_set = stem_features(model, *data.subset("train"), transform, variants, device, progress)
-    val_set = stem_features(model, *data.subset("val"), None, 1, device)
+    train_arrays, val_arrays = data.subset("train"), data.subset("val")
+    m, seed = config.model, config.train.seed
+    key = memo_key(m.name, m.pretrained, m.frozen_blocks, config.data.augment, variants, seed)
+    train_set = remembered(
+        memo_key(key, "train", arrays=train_arrays),
+        lambda: stem_features(model, *train_arrays, transform, variants, device, progress),
+    )
+    val_set = remembered(
+        memo_key(key, "val", arrays=val_arrays),
+        lambda: stem_features(model, *val_arrays, None, 1, device),
+    )
     generator = torch.Generator().manual_seed(config.train.seed)
     batch = config.train.batch_size
     train_loader = DataLoader(

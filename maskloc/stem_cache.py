@@ -7,6 +7,11 @@ fully frozen backbone and separate heads it would not (measured: IoU flat across
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
 import albumentations as A
 import numpy as np
 import torch
@@ -83,3 +88,35 @@ class StemView(nn.Module):
 
     def parameter_groups(self, *learning_rates: float) -> list[dict]:
         return self.model.parameter_groups(*learning_rates)
+
+
+_MEMO: OrderedDict[str, StemFeatureDataset] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 4
+
+
+def memo_key(*parts: object, arrays: tuple[np.ndarray, ...] = ()) -> str:
+    """A digest of the settings and the exact input arrays the features depend on."""
+    digest = hashlib.sha1(repr(parts).encode())
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def remembered(key: str, compute: Callable[[], StemFeatureDataset]) -> StemFeatureDataset:
+    """Runs that differ only in alpha or learning rates share one feature extraction."""
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+    features = compute()
+    with _MEMO_LOCK:
+        _MEMO[key] = features
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return features
+
+
+def forget_all() -> None:
+    with _MEMO_LOCK:
+        _MEMO.clear()
