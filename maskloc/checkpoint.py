@@ -30,6 +30,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o644)  # mkstemp's 0600 would hide runs from other users of a server
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
