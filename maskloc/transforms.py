@@ -13,6 +13,7 @@ from typing import Any
 
 import albumentations as A
 import cv2
+import numpy as np
 
 BBOX_PARAMS = A.BboxParams(format="albumentations", label_fields=["labels"], clip=True)
 
@@ -205,10 +206,20 @@ PRESETS: dict[str, Callable[[], list[A.BasicTransform]]] = {
 def compose(
     transforms: list[A.BasicTransform], seed: int | None = None, **kwargs: Any
 ) -> A.Compose:
-    """A pipeline that carries one normalised xyxy box through every transform."""
+    """A pipeline that carries one normalised xyxy box through every transform.
+
+    Albumentations 2.0.8 hands every transform of a seeded Compose the *same* seed, so on a
+    fresh pipeline all "apply with probability p" draws are one and the same number (the first
+    image gets all transforms or none). Each transform gets its own seed derived from `seed`.
+    """
     with warnings.catch_warnings():  # pixel-only pipelines leave the box alone, as they should
         warnings.filterwarnings("ignore", "Got processor for bboxes", UserWarning)
-        return A.Compose(transforms, bbox_params=BBOX_PARAMS, seed=seed, **kwargs)
+        pipeline = A.Compose(transforms, bbox_params=BBOX_PARAMS, seed=seed, **kwargs)
+    if seed is not None:
+        seeds = np.random.SeedSequence(seed).generate_state(len(pipeline.transforms))
+        for transform, own_seed in zip(pipeline.transforms, seeds, strict=True):
+            transform.set_random_seed(int(own_seed))
+    return pipeline
 
 
 def train_transform(preset: str, seed: int | None = None) -> A.Compose | None:

@@ -63,3 +63,19 @@ def test_presets_are_seeded():
         a = train_transform(name, seed=5)(image=image, bboxes=box, labels=[0])
         b = train_transform(name, seed=5)(image=image, bboxes=box, labels=[0])
         assert np.array_equal(a["image"], b["image"])
+
+
+def test_seeded_pipeline_draws_each_transform_independently():
+    """albumentations 2.0.8 gives every transform of a seeded Compose the same seed; compose()
+    must not, or 'apply with p' would be all-or-nothing on a fresh pipeline."""
+    image, box = _image_with_box()
+    applied_counts = []
+    for seed in range(30):
+        pipeline = compose(
+            [CATALOGUE["HorizontalFlip"].create(p=0.5), CATALOGUE["ToGray"].create(p=0.5)],
+            seed=seed,
+            save_applied_params=True,
+        )
+        out = pipeline(image=image, bboxes=box, labels=[0])
+        applied_counts.append(len(out["applied_transforms"]))
+    assert 1 in applied_counts  # one of two applied: impossible if both shared one draw

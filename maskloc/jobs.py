@@ -1,0 +1,535 @@
+"""Background training jobs for a UI: a thread per run, one run training at a time, state on disk.
+
+A `TrainingJob` owns its thread and a stop event (the Trainer checks it every batch) and keeps a
+lock-protected snapshot of its progress that any thread may read. The training thread never talks
+to a UI: a UI polls `snapshot()`. A `JobRegistry` starts jobs under a runs folder, queues them
+(first in, first out) so only one trains at a time on a CPU, and lists every run folder on disk,
+so runs survive a page refresh or a server restart. A folder that says "running" or "queued" with
+no live job in this process is reported as "interrupted".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .checkpoint import atomic_write_json
+from .config import DEFAULT_RUNS, RunConfig
+from .engine import Trainer
+from .runs import RunFolder, train_run
+
+JOB_FILE = "job.json"
+ACTIVE_FILE = "active_model.json"
+LIVE_STATES = ("queued", "running")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def run_name(config: RunConfig, when: float | None = None) -> str:
+    """Folder name like 20261127-120501-mobilenet_v2-a0.70: sortable, says model and alpha."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    return f"{stamp}-{config.model.name}-a{config.train.alpha:.2f}"
+
+
+def loss_shares(last_batch: dict[str, float], alpha: float) -> dict[str, float] | None:
+    """What each part adds to the total loss: (1 - alpha) * class loss and alpha * box loss."""
+    if "class_loss" not in last_batch or "box_loss" not in last_batch:
+        return None
+    return {
+        "class": (1.0 - alpha) * last_batch["class_loss"],
+        "box": alpha * last_batch["box_loss"],
+    }
+
+
+@dataclass
+class RunSnapshot:
+    """One run as a UI shows it: state, settings, curves and, while it trains, live progress."""
+
+    name: str
+    path: Path
+    state: str
+    message: str
+    config: RunConfig
+    history: list[dict[str, Any]]
+    best: dict[str, Any]
+    sweep: str | None = None
+    created: float = 0.0
+    live: bool = False
+    step: int = 0
+    total_steps: int = 0
+    epoch: int = 0
+    elapsed: float = 0.0
+    eta: float | None = None
+    last_batch: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    queue_position: int | None = None
+
+    @property
+    def checkpoint(self) -> Path | None:
+        path = self.path / "best.pt"
+        return path if path.is_file() else None
+
+    @property
+    def progress(self) -> float:
+        if self.state == "finished":
+            return 1.0
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.state in LIVE_STATES
+
+    @property
+    def loss_shares(self) -> dict[str, float] | None:
+        return loss_shares(self.last_batch, self.config.train.alpha)
+
+
+class _Turnstile:
+    """First in, first out: one job at a time passes; a stopped job leaves the line."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._line: deque[TrainingJob] = deque()
+        self._inside: TrainingJob | None = None
+
+    def enter(self, job: TrainingJob) -> bool:
+        """Block until it is `job`'s turn (True) or it was stopped while waiting (False)."""
+        with self._condition:
+            self._line.append(job)
+            while True:
+                if job.stop_event.is_set():
+                    self._line.remove(job)
+                    self._condition.notify_all()
+                    return False
+                if self._inside is None and self._line[0] is job:
+                    self._line.popleft()
+                    self._inside = job
+                    return True
+                self._condition.wait(timeout=0.2)
+
+    def leave(self, job: TrainingJob) -> None:
+        with self._condition:
+            if self._inside is job:
+                self._inside = None
+            self._condition.notify_all()
+
+    def position(self, job: TrainingJob) -> int | None:
+        """1 for the next job to train, None when not waiting."""
+        with self._condition:
+            try:
+                return self._line.index(job) + 1
+            except ValueError:
+                return None
+
+    def wake(self) -> None:
+        with self._condition:
+            self._condition.notify_all()
+
+
+class TrainingJob:
+    """One training run on its own thread; `snapshot()` is safe to call from any thread."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        run_dir: str | Path,
+        sweep: str | None = None,
+        turnstile: _Turnstile | None = None,
+    ) -> None:
+        self.config = config
+        self.run = RunFolder(run_dir)
+        self.sweep = sweep
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.traceback: str | None = None
+        self.created = time.time()
+        self._turnstile = turnstile
+        self._lock = threading.Lock()
+        self._state = "queued"
+        self._message = "waiting for its turn"
+        self._history: list[dict[str, Any]] = []
+        self._last_batch: dict[str, float] = {}
+        self._step = self._total_steps = self._epoch = 0
+        self._started: float | None = None  # monotonic, when it left the queue
+        self._train_started: float | None = None  # monotonic, the Trainer's own start
+        self._ended: float | None = None
+        self._best: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._main, name=f"train-{self.name}", daemon=True)
+        self.run.write_config(config)
+        atomic_write_json(self.run.path / JOB_FILE, {"sweep": sweep, "created": self.created})
+        self.run.write_status("queued", "waiting for its turn")
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    def start(self) -> TrainingJob:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to end: a queued job leaves the line, a training one ends after its batch."""
+        self.stop_event.set()
+        with self._lock:
+            if self._state == "running":
+                self._message = "stopping after this batch"
+        if self._turnstile is not None:
+            self._turnstile.wake()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state
+
+    def _set(self, **values: Any) -> None:
+        with self._lock:
+            for key, value in values.items():
+                setattr(self, f"_{key}", value)
+
+    # --- callbacks, run on the training thread -------------------------------------------------
+
+    def _on_decode(self, done: int, total: int) -> None:
+        self._set(message=f"decoding images {done}/{total}")
+
+    def _on_batch(self, trainer: Trainer) -> None:
+        state = trainer.state
+        with self._lock:
+            if self._train_started is None:
+                self._train_started = state.started
+            self._step, self._total_steps, self._epoch = (
+                state.step,
+                state.total_steps,
+                state.epoch,
+            )
+            self._last_batch = dict(state.last_batch)
+            if not self.stop_event.is_set():
+                self._message = f"epoch {state.epoch}, step {state.step}/{state.total_steps}"
+
+    def _on_eval(self, trainer: Trainer) -> None:
+        history = [dict(row) for row in trainer.state.history]
+        with self._lock:
+            self._history = history
+            self._best = dict(trainer.state.best_metrics)
+
+    # --- the thread -----------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            if self._turnstile is not None and not self._turnstile.enter(self):
+                self._end_stopped()
+                return
+            if self.stop_event.is_set():
+                self._end_stopped()
+                return
+            self._set(state="running", message="preparing data", started=time.monotonic())
+            callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
+            train_run(self.config, self.run.path, callbacks, self.stop_event, None, self._on_decode)
+            status = self.run.status()  # train_run wrote the final state and why
+            self._set(state=status.get("state", "finished"), message=status.get("message", ""))
+        except Exception as error:
+            self.error = error
+            self.traceback = traceback.format_exc()
+            reason = str(error) or type(error).__name__
+            self._set(state="failed", message=reason)
+            if self.run.status().get("state") != "failed":  # failed before train_run noted it
+                self.run.write_status("failed", reason)
+        finally:
+            self._set(ended=time.monotonic())
+            if self._turnstile is not None:
+                self._turnstile.leave(self)
+
+    def _end_stopped(self) -> None:
+        self.run.write_status("stopped", "stopped before it started")
+        self._set(state="stopped", message="stopped before it started")
+
+    def snapshot(self) -> RunSnapshot:
+        """A consistent copy of everything a UI needs, taken under the lock."""
+        now = time.monotonic()
+        with self._lock:
+            end = self._ended if self._ended is not None else now
+            elapsed = end - self._started if self._started is not None else 0.0
+            eta = None
+            if self._state == "running" and self._step and self._train_started is not None:
+                per_step = (now - self._train_started) / self._step
+                eta = max(0.0, per_step * (self._total_steps - self._step))
+            best = dict(self._best)
+            if not best:
+                best = dict(self.run.status().get("best") or {}) if self._ended else {}
+            snapshot = RunSnapshot(
+                name=self.name,
+                path=self.run.path,
+                state=self._state,
+                message=self._message,
+                config=self.config,
+                history=list(self._history),
+                best=best,
+                sweep=self.sweep,
+                created=self.created,
+                live=True,
+                step=self._step,
+                total_steps=self._total_steps,
+                epoch=self._epoch,
+                elapsed=elapsed,
+                eta=eta,
+                last_batch=dict(self._last_batch),
+                error=self._message if self._state == "failed" else None,
+            )
+        if snapshot.state == "queued" and self._turnstile is not None:
+            snapshot.queue_position = self._turnstile.position(self)
+        return snapshot
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A small JSON object file, or {} when missing or unreadable."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def read_run(path: Path) -> RunSnapshot:
+    """A run folder as stored on disk; "running"/"queued" become "interrupted" (no live job)."""
+    run = RunFolder(path)
+    status = run.status()
+    history = run.history()
+    job_file = _read_json(path / JOB_FILE)
+    state = status.get("state", "interrupted")
+    message = status.get("message", "")
+    if state in LIVE_STATES:
+        state, message = "interrupted", f"no live job (last seen: {message or state})"
+    best = status.get("best") or next((row for row in reversed(history) if row.get("best")), {})
+    created = job_file.get("created")
+    if created is None:
+        config_file = path / "config.json"
+        created = config_file.stat().st_mtime if config_file.exists() else path.stat().st_mtime
+    last = history[-1] if history else {}
+    return RunSnapshot(
+        name=run.name,
+        path=path,
+        state=state,
+        message=message,
+        config=run.config(),
+        history=history,
+        best=dict(best),
+        sweep=job_file.get("sweep"),
+        created=float(created),
+        step=int(last.get("step", 0)),
+        epoch=int(last.get("epoch", 0)),
+        elapsed=float(last.get("seconds", 0.0)),
+        error=message if state == "failed" else None,
+    )
+
+
+class JobRegistry:
+    """Every run under `root`: live jobs of this process and the folders of earlier ones."""
+
+    def __init__(self, root: str | Path = DEFAULT_RUNS) -> None:
+        self.root = Path(root)
+        self._jobs: dict[str, TrainingJob] = {}
+        self._lock = threading.Lock()
+        self._turnstile = _Turnstile()
+
+    # --- starting and stopping ------------------------------------------------------------------
+
+    def _new_dir(self, config: RunConfig) -> Path:
+        base = run_name(config)
+        path, n = self.root / base, 2
+        while path.exists() or path.name in self._jobs:
+            path, n = self.root / f"{base}-{n}", n + 1
+        path.mkdir(parents=True)
+        return path
+
+    def start(self, config: RunConfig, sweep: str | None = None) -> TrainingJob:
+        """Queue a run; it trains as soon as the runs before it have ended."""
+        with self._lock:
+            job = TrainingJob(config, self._new_dir(config), sweep, self._turnstile)
+            self._jobs[job.name] = job
+        return job.start()
+
+    def sweep(self, config: RunConfig, alphas: Iterable[float]) -> list[TrainingJob]:
+        """One queued run per alpha, otherwise identical settings, sharing a sweep id."""
+        alphas = sorted({round(float(a), 4) for a in alphas})
+        if not alphas:
+            raise ValueError("an alpha sweep needs at least one alpha")
+        sweep_id = time.strftime("sweep-%Y%m%d-%H%M%S")
+        taken = {s.sweep for s in self.runs()}
+        n = 2
+        base = sweep_id
+        while sweep_id in taken:
+            sweep_id, n = f"{base}-{n}", n + 1
+        jobs = []
+        for alpha in alphas:
+            run_config = RunConfig.from_dict(config.to_dict())
+            run_config.train = replace(run_config.train, alpha=alpha)
+            jobs.append(self.start(run_config, sweep=sweep_id))
+        return jobs
+
+    def job(self, name: str) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(name)
+
+    def stop(self, name: str) -> bool:
+        """Stop a live job by run name; False when there is none."""
+        job = self.job(name)
+        if job is None or not job.alive:
+            return False
+        job.stop()
+        return True
+
+    def stop_all(self) -> None:
+        for job in self.live_jobs():
+            job.stop()
+
+    def live_jobs(self) -> list[TrainingJob]:
+        """Jobs of this process that are queued or training, oldest first."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return [job for job in jobs if job.alive]
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.live_jobs())
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for every live job; True when all have ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in self.live_jobs():
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not job.join(left):
+                return False
+        return True
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def _run_path(self, name: str) -> Path:
+        if not _SAFE_NAME.match(name):
+            raise ValueError(f"{name!r} is not a run name")
+        return self.root / name
+
+    def snapshot(self, name: str) -> RunSnapshot | None:
+        job = self.job(name)
+        if job is not None:
+            return job.snapshot()
+        path = self._run_path(name)
+        return read_run(path) if (path / "config.json").is_file() else None
+
+    def runs(self) -> list[RunSnapshot]:
+        """Every run folder under root (newest first), live jobs with their live snapshot."""
+        found: dict[str, RunSnapshot] = {}
+        if self.root.is_dir():
+            for path in self.root.iterdir():
+                if path.is_dir() and (path / "config.json").is_file():
+                    found[path.name] = read_run(path)
+        with self._lock:
+            jobs = dict(self._jobs)
+        for name, job in jobs.items():
+            if job.run.path.is_dir():
+                found[name] = job.snapshot()
+        return sorted(found.values(), key=lambda s: (s.created, s.name), reverse=True)
+
+    def sweeps(self) -> dict[str, list[RunSnapshot]]:
+        """Sweep id -> its runs, newest sweep first, runs ordered by alpha."""
+        groups: dict[str, list[RunSnapshot]] = {}
+        for snapshot in self.runs():
+            if snapshot.sweep:
+                groups.setdefault(snapshot.sweep, []).append(snapshot)
+        for runs in groups.values():
+            runs.sort(key=lambda s: s.config.train.alpha)
+        return groups
+
+    def delete(self, name: str) -> None:
+        """Remove a run folder that is not training; clears it as active model if it was."""
+        job = self.job(name)
+        if job is not None and job.alive:
+            raise ValueError(f"run {name} is still {job.state}: stop it first")
+        path = self._run_path(name)
+        if not (path / "config.json").is_file():
+            raise ValueError(f"no run named {name}")
+        active = self.active_checkpoint()
+        if active is not None and active.parent == path:
+            self.set_active(None)
+        shutil.rmtree(path)
+        with self._lock:
+            self._jobs.pop(name, None)
+
+    # --- the active model (shared by every session, kept across restarts) ----------------------
+
+    def set_active(self, checkpoint: str | Path | None) -> None:
+        """Make a checkpoint the model Predict and Webcam use; None goes back to the default."""
+        path = self.root / ACTIVE_FILE
+        if checkpoint is None:
+            path.unlink(missing_ok=True)
+            return
+        checkpoint = Path(checkpoint).resolve()
+        if not checkpoint.is_file():
+            raise ValueError(f"{checkpoint}: no such checkpoint")
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, {"checkpoint": str(checkpoint), "set": time.time()})
+
+    def active_checkpoint(self) -> Path | None:
+        """The checkpoint chosen with set_active, while it still exists."""
+        raw = _read_json(self.root / ACTIVE_FILE)
+        path = Path(raw["checkpoint"]) if raw.get("checkpoint") else None
+        return path if path is not None and path.is_file() else None
+
+
+# --- tables for a UI ----------------------------------------------------------------------------
+
+_SCORES = ("mean_iou", "iou50", "accuracy", "balanced_accuracy")
+
+
+def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
+    """One row per run: what it is, how far it got, its best scores."""
+    rows = []
+    for s in snapshots:
+        rows.append(
+            {
+                "run": s.name,
+                "state": s.state,
+                "model": s.config.model.name,
+                "pretrained": s.config.model.pretrained,
+                "size": s.config.data.image_size,
+                "alpha": s.config.train.alpha,
+                "epochs": s.epoch,
+                **{key: s.best.get(key) for key in _SCORES},
+                "sweep": s.sweep or "",
+                "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
+            }
+        )
+    columns = ["run", "state", "model", "pretrained", "size", "alpha", "epochs", *_SCORES]
+    return pd.DataFrame(rows, columns=[*columns, "sweep", "started"])
+
+
+def sweep_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
+    """alpha -> best scores of each run of a sweep, sorted by alpha."""
+    rows = [
+        {
+            "alpha": s.config.train.alpha,
+            "run": s.name,
+            "state": s.state,
+            **{key: s.best.get(key) for key in _SCORES},
+        }
+        for s in snapshots
+    ]
+    frame = pd.DataFrame(rows, columns=["alpha", "run", "state", *_SCORES])
+    return frame.sort_values("alpha").reset_index(drop=True)

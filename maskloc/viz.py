@@ -1,0 +1,390 @@
+"""Pictures: boxes drawn on images (ground truth green, prediction red), image grids, and the
+plotly figures the app shows (loss and score curves, run overlays, alpha sweeps, dataset plots,
+confusion matrices). Nothing here imports streamlit; figures work in a notebook as well."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw, ImageFont
+from plotly.subplots import make_subplots
+
+GREEN = (0, 200, 70)
+RED = (235, 30, 30)
+YELLOW = (255, 210, 0)
+TRUTH_COLOR, PREDICTION_COLOR = GREEN, RED
+CLASS_COLORS = {"mask": "#1f9e5a", "no-mask": "#d6452f"}
+
+Color = tuple[int, int, int]
+ImageLike = Image.Image | np.ndarray
+
+
+@dataclass(frozen=True)
+class LabeledBox:
+    """A pixel xyxy box to draw, its colour and an optional label."""
+
+    box: tuple[float, float, float, float]
+    color: Color
+    label: str = ""
+
+
+def label_text(class_name: str, confidence: float | None = None) -> str:
+    return class_name if confidence is None else f"{class_name} {confidence:.0%}"
+
+
+def truth_box(box: Sequence[float], class_name: str = "") -> LabeledBox:
+    """Ground truth: green."""
+    return LabeledBox(tuple(float(v) for v in box), TRUTH_COLOR, class_name)
+
+
+def predicted_box(
+    box: Sequence[float], class_name: str = "", confidence: float | None = None
+) -> LabeledBox:
+    """A prediction: red, labelled with class and confidence."""
+    text = label_text(class_name, confidence) if class_name else ""
+    return LabeledBox(tuple(float(v) for v in box), PREDICTION_COLOR, text)
+
+
+@functools.cache
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def to_pil(image: ImageLike) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    return Image.fromarray(np.ascontiguousarray(array[..., :3]).astype(np.uint8), "RGB")
+
+
+def draw_boxes(
+    image: ImageLike,
+    boxes: Sequence[LabeledBox],
+    line_width: int | None = None,
+    regions: Sequence[np.ndarray] = (),
+) -> Image.Image:
+    """A copy of `image` with each box outlined (inside its edges) and its label on a tag.
+
+    `regions` are polygons (N x 2 pixel points) drawn thin in yellow, e.g. where a box's
+    corners went under a rotation, to show how loose the axis-aligned box has become.
+    """
+    canvas = to_pil(image).copy()
+    draw = ImageDraw.Draw(canvas)
+    side = min(canvas.size)
+    width = line_width or max(2, round(side / 110))
+    font = _font(max(11, round(side / 20)))
+    for points in regions:
+        outline = [tuple(map(float, p)) for p in np.asarray(points)]
+        if len(outline) >= 3:
+            draw.line([*outline, outline[0]], fill=YELLOW, width=width)
+    for item in boxes:
+        x0, y0, x1, y1 = item.box
+        x0, x1 = sorted((x0, x1))
+        y0, y1 = sorted((y0, y1))
+        x0, y0 = max(0.0, x0), max(0.0, y0)
+        x1, y1 = min(canvas.width - 1.0, x1), min(canvas.height - 1.0, y1)
+        draw.rectangle((x0, y0, x1, y1), outline=item.color, width=width)
+        if item.label:
+            left, top, right, bottom = draw.textbbox((0, 0), item.label, font=font)
+            tag_w, tag_h = right - left + 6, bottom - top + 6
+            tag_y = y0 - tag_h if y0 - tag_h >= 0 else y0 + width  # above, else just inside
+            tag_x = min(max(0.0, x0), max(0.0, canvas.width - tag_w))
+            draw.rectangle((tag_x, tag_y, tag_x + tag_w, tag_y + tag_h), fill=item.color)
+            draw.text((tag_x + 3 - left, tag_y + 3 - top), item.label, fill="white", font=font)
+    return canvas
+
+
+def annotated_thumbnail(
+    image: ImageLike,
+    boxes: Sequence[LabeledBox],
+    max_side: int = 256,
+    regions: Sequence[np.ndarray] = (),
+) -> Image.Image:
+    """Shrink first, then draw (boxes scaled along), so lines and labels stay crisp."""
+    picture = to_pil(image)
+    scale = min(1.0, max_side / max(picture.size))
+    if scale < 1.0:
+        size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    scaled = [
+        LabeledBox(tuple(v * scale for v in b.box), b.color, b.label)  # type: ignore[arg-type]
+        for b in boxes
+    ]
+    return draw_boxes(picture, scaled, regions=[np.asarray(r) * scale for r in regions])
+
+
+def image_grid(
+    images: Sequence[ImageLike],
+    columns: int = 4,
+    cell: int = 200,
+    captions: Sequence[str] | None = None,
+    pad: int = 6,
+    background: Color = (255, 255, 255),
+) -> Image.Image:
+    """Images fitted into equal cells, row by row, each with an optional caption below."""
+    if not images:
+        return Image.new("RGB", (cell, cell), background)
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    font = _font(max(10, cell // 16))
+    caption_h = (font.getbbox("Ag")[3] + 6) if captions else 0
+    grid = Image.new(
+        "RGB",
+        (columns * (cell + pad) + pad, rows * (cell + caption_h + pad) + pad),
+        background,
+    )
+    draw = ImageDraw.Draw(grid)
+    for i, image in enumerate(images):
+        picture = to_pil(image)
+        picture.thumbnail((cell, cell), Image.Resampling.LANCZOS)
+        row, col = divmod(i, columns)
+        x = pad + col * (cell + pad)
+        y = pad + row * (cell + caption_h + pad)
+        grid.paste(picture, (x + (cell - picture.width) // 2, y + (cell - picture.height) // 2))
+        if captions is not None and i < len(captions):
+            draw.text((x, y + cell + 3), captions[i], fill=(30, 30, 30), font=font)
+    return grid
+
+
+# --- training curves ------------------------------------------------------------------------------
+
+LOSS_PARTS = (("loss", "total loss"), ("class_loss", "class loss"), ("box_loss", "box loss"))
+SCORES = (
+    ("mean_iou", "mean IoU"),
+    ("iou50", "IoU ≥ 0.5"),
+    ("accuracy", "accuracy"),
+    ("balanced_accuracy", "balanced accuracy"),
+)
+METRIC_LABELS = {
+    **{f"train_{key}": f"train {label}" for key, label in LOSS_PARTS},
+    **{f"val_{key}": f"val {label}" for key, label in LOSS_PARTS},
+    **dict(SCORES),
+}
+
+
+def _column(history: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
+    return [row.get(key) for row in history]
+
+
+def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin={"l": 40, "r": 10, "t": 60, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0},
+        hovermode="x unified",
+    )
+    return fig
+
+
+def _whole_epochs(fig: go.Figure, x: str, values: Sequence[Any]) -> None:
+    """Epoch axes tick at whole numbers (no 'epoch 1.5')."""
+    numbers = [v for v in values if isinstance(v, int | float)]
+    if x == "epoch" and numbers:
+        fig.update_xaxes(tick0=1, dtick=max(1, round(max(numbers) / 10)))
+
+
+def loss_figure(
+    history: Sequence[Mapping[str, Any]], x: str = "epoch", title: str = ""
+) -> go.Figure:
+    """Train (solid) and val (dashed) loss, one panel each for total, class and box."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[label for _, label in LOSS_PARTS])
+    xs = _column(history, x)
+    for col, (key, label) in enumerate(LOSS_PARTS, start=1):
+        for split, dash, color in (("train", "solid", "#1f77b4"), ("val", "dash", "#ff7f0e")):
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=_column(history, f"{split}_{key}"),
+                    name=f"{split} {label}",
+                    mode="lines+markers",
+                    line={"dash": dash, "color": color},
+                    legendgroup=split,
+                    showlegend=False,
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_xaxes(title_text=x, row=1, col=col)
+    for split, dash, color in (("train", "solid", "#1f77b4"), ("val", "dash", "#ff7f0e")):
+        fig.add_trace(  # legend-only entries: one "train" and one "val" for all three panels
+            go.Scatter(
+                x=[None],
+                y=[None],
+                name=split,
+                mode="lines+markers",
+                line={"dash": dash, "color": color},
+                legendgroup=split,
+            ),
+            row=1,
+            col=1,
+        )
+    _whole_epochs(fig, x, xs)
+    return _layout(fig, title or "Loss (train solid, validation dashed)")
+
+
+def metrics_figure(
+    history: Sequence[Mapping[str, Any]], x: str = "epoch", title: str = ""
+) -> go.Figure:
+    """Validation mean IoU, IoU ≥ 0.5, accuracy and balanced accuracy; the best model marked."""
+    fig = go.Figure()
+    xs = _column(history, x)
+    for key, label in SCORES:
+        fig.add_trace(go.Scatter(x=xs, y=_column(history, key), name=label, mode="lines+markers"))
+    best = [row.get(x) for row in history if row.get("best")]
+    if best:
+        fig.add_vline(x=best[-1], line_dash="dot", line_color="gray", annotation_text="best")
+    fig.update_yaxes(range=[0, 1.02], title_text="validation")
+    fig.update_xaxes(title_text=x)
+    _whole_epochs(fig, x, xs)
+    return _layout(fig, title or "Validation scores")
+
+
+def overlay_figure(
+    histories: Mapping[str, Sequence[Mapping[str, Any]]], metric: str = "val_loss", x: str = "epoch"
+) -> go.Figure:
+    """One curve per run for one metric: compare runs side by side."""
+    fig = go.Figure()
+    for name, history in histories.items():
+        fig.add_trace(
+            go.Scatter(
+                x=_column(history, x), y=_column(history, metric), name=name, mode="lines+markers"
+            )
+        )
+    fig.update_xaxes(title_text=x)
+    fig.update_yaxes(title_text=METRIC_LABELS.get(metric, metric))
+    if metric in dict(SCORES):
+        fig.update_yaxes(range=[0, 1.02])
+    _whole_epochs(fig, x, [v for h in histories.values() for v in _column(h, x)])
+    return _layout(fig, f"{METRIC_LABELS.get(metric, metric)} by run", height=380)
+
+
+def alpha_figure(table: pd.DataFrame) -> go.Figure:
+    """Alpha (weight of the box loss) against the best scores of each run of a sweep."""
+    table = table.sort_values("alpha")
+    fig = go.Figure()
+    for key, label in SCORES:
+        if key in table and table[key].notna().any():
+            fig.add_trace(
+                go.Scatter(x=table["alpha"], y=table[key], name=label, mode="lines+markers")
+            )
+    fig.update_xaxes(title_text="alpha (0 = class loss only, 1 = box loss only)", range=[0, 1])
+    fig.update_yaxes(title_text="best validation score", range=[0, 1.02])
+    return _layout(fig, "Alpha sweep: what the loss weight changes", height=380)
+
+
+# --- dataset plots -------------------------------------------------------------------------------
+
+
+def class_counts_figure(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
+    """Images per class, one bar group per table (e.g. train and test labels)."""
+    fig = go.Figure()
+    for split, frame in frames.items():
+        counts = frame["class"].value_counts().sort_index()
+        fig.add_trace(
+            go.Bar(x=counts.index.tolist(), y=counts.to_numpy(), name=split, text=counts.to_numpy())
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="images")
+    return _layout(fig, "Class counts", height=320)
+
+
+def image_size_figure(frame: pd.DataFrame) -> go.Figure:
+    """How many images have each width x height."""
+    sizes = frame["width"].astype(int).astype(str) + "×" + frame["height"].astype(int).astype(str)
+    counts = sizes.value_counts().head(20)
+    fig = go.Figure(go.Bar(x=counts.index.tolist(), y=counts.to_numpy(), name="images"))
+    fig.update_xaxes(title_text="width × height (px)", type="category")
+    fig.update_yaxes(title_text="images")
+    return _layout(fig, "Image sizes", height=320)
+
+
+def box_geometry(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalised centre, size, area and aspect of each row's box."""
+    w, h = frame["width"].astype(float), frame["height"].astype(float)
+    out = pd.DataFrame(
+        {
+            "class": frame["class"].to_numpy(),
+            "cx": ((frame["xmin"] + frame["xmax"]) / 2 / w).to_numpy(),
+            "cy": ((frame["ymin"] + frame["ymax"]) / 2 / h).to_numpy(),
+            "w": ((frame["xmax"] - frame["xmin"]) / w).to_numpy(),
+            "h": ((frame["ymax"] - frame["ymin"]) / h).to_numpy(),
+        }
+    )
+    out["area"] = out["w"] * out["h"]
+    out["aspect"] = (frame["xmax"] - frame["xmin"]).to_numpy() / np.maximum(
+        (frame["ymax"] - frame["ymin"]).to_numpy(), 1e-9
+    )
+    return out
+
+
+def box_figure(frame: pd.DataFrame) -> go.Figure:
+    """Where boxes sit (centres, image coordinates with y down) and how big they are."""
+    geometry = box_geometry(frame)
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=["box centres (fraction of image)", "box sizes (fraction)"]
+    )
+    for name in sorted(geometry["class"].unique()):
+        part = geometry[geometry["class"] == name]
+        color = CLASS_COLORS.get(name)
+        marker = {"color": color, "opacity": 0.6, "size": 6}
+        fig.add_trace(
+            go.Scatter(
+                x=part["cx"],
+                y=part["cy"],
+                mode="markers",
+                name=name,
+                marker=marker,
+                legendgroup=name,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=part["w"],
+                y=part["h"],
+                mode="markers",
+                name=name,
+                marker=marker,
+                legendgroup=name,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(range=[0, 1], title_text="centre x", row=1, col=1)
+    fig.update_yaxes(range=[1, 0], title_text="centre y", row=1, col=1)
+    fig.update_xaxes(range=[0, 1], title_text="width", row=1, col=2)
+    fig.update_yaxes(range=[0, 1], title_text="height", row=1, col=2)
+    return _layout(fig, "Where the boxes are", height=380)
+
+
+def confusion_figure(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> go.Figure:
+    """Rows: true class; columns: predicted class; counts written in the cells."""
+    z = np.asarray(matrix, dtype=int)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"pred {n}" for n in class_names],
+            y=[f"true {n}" for n in class_names],
+            colorscale="Blues",
+            text=z,
+            texttemplate="%{text}",
+            showscale=False,
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(tickangle=0, side="bottom")
+    return _layout(fig, "Confusion matrix", height=320)

@@ -1,0 +1,108 @@
+"""Home: what the app does, what is active (dataset, model, hardware), and where to go."""
+
+import streamlit as st
+
+from pages._common import (
+    USER_ERRORS,
+    ModelChoice,
+    bundled_checkpoint,
+    data_root,
+    describe_model,
+    device_text,
+    load_folder,
+    model_options,
+    predictor_for,
+    registry,
+)
+
+st.title("maskloc: mask or no mask, and where is the face?")
+st.markdown(
+    "One image in, **one class** (`mask` / `no-mask`) and **one bounding box** out: "
+    "single-object localization with PyTorch. Explore the data, play with augmentations and "
+    "watch the boxes move, train a model and watch its loss and IoU curves, compare runs with "
+    "different loss weights **alpha** (class loss vs box loss), inspect the errors, export a "
+    "competition `submission.csv`, and try the model on your webcam."
+)
+
+data_col, model_col, hw_col = st.columns(3)
+
+with data_col:
+    st.subheader("Dataset")
+    root = data_root()
+    st.caption(f"`{root}`")
+    try:
+        folder = load_folder(root)
+    except USER_ERRORS as error:
+        st.error(f"Not usable: {error}")
+    else:
+        counts = folder.train.frame["class"].value_counts()
+        st.markdown(
+            f"**{len(folder.train.frame)}** training images "
+            f"({', '.join(f'{n} {name}' for name, n in counts.items())}); "
+            f"**{0 if folder.test is None else len(folder.test.frame)}** test images"
+        )
+        if folder.problems:
+            st.warning(f"{len(folder.problems)} rows were refused: see Explore.")
+
+with model_col:
+    st.subheader("Model")
+    options = model_options()
+    if not options:
+        st.warning(
+            f"No trained model yet (`{bundled_checkpoint()}` is missing). Train one on the Train "
+            "page, or upload a checkpoint on Predict."
+        )
+    else:
+        label, path = next(iter(options.items()))
+        try:
+            st.markdown(
+                f"**{label}**  \n" + describe_model(ModelChoice(label, path, predictor_for(path)))
+            )
+        except USER_ERRORS as error:
+            st.error(f"{label} cannot be loaded: {error}")
+
+with hw_col:
+    st.subheader("Hardware")
+    st.markdown(device_text())
+    live = registry().live_jobs()
+    if live:
+        st.info(f"{len(live)} training run(s) queued or running.")
+
+st.divider()
+st.subheader("Pages")
+links = (
+    (
+        "pages/explore.py",
+        "Explore",
+        ":material/table_view:",
+        "the table, class counts, box statistics, an image grid, invalid rows",
+    ),
+    (
+        "pages/augment.py",
+        "Augment",
+        ":material/auto_fix_high:",
+        "try albumentations transforms, see the boxes move (and loosen), export augmented copies",
+    ),
+    (
+        "pages/train.py",
+        "Train",
+        ":material/model_training:",
+        "train in the background, live curves, compare runs, alpha sweeps",
+    ),
+    (
+        "pages/predict.py",
+        "Predict",
+        ":material/center_focus_strong:",
+        "errors worst first, confusion matrix, submission.csv, one uploaded image",
+    ),
+    (
+        "pages/webcam.py",
+        "Webcam",
+        ":material/photo_camera:",
+        "a snapshot: face box, class and confidence",
+    ),
+)
+for page, label, icon, what in links:
+    left, right = st.columns([1, 4])
+    left.page_link(page, label=label, icon=icon)
+    right.markdown(what)

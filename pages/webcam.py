@@ -1,0 +1,42 @@
+"""Webcam: a snapshot (or an uploaded photo) -> face box, class and confidence on the picture."""
+
+import streamlit as st
+
+from maskloc import viz
+from maskloc.images import read_rgb
+from pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
+
+st.title("Webcam")
+st.markdown(
+    "Take a snapshot: the model draws one box around the face and says **mask** or **no-mask** "
+    "with its confidence. It was trained on crops with one face filling much of the picture, so "
+    "come close to the camera. It always answers: it has no 'no face' class, and with several "
+    "faces it picks one."
+)
+choice = model_chooser("webcam_model")
+if choice is None:
+    st.stop()
+st.caption(describe_model(choice))
+
+camera, result = st.columns(2)
+with camera:
+    shot = st.camera_input("Snapshot", key="webcam_camera")
+    upload = st.file_uploader("…or upload a photo", type=IMAGE_TYPES, key="webcam_upload")
+source = shot if shot is not None else upload
+
+with result:
+    if source is None:
+        st.info("Take a snapshot or upload a photo.")
+        st.stop()
+    try:
+        image = read_rgb(source.getvalue())
+        prediction = choice.predictor.predict(image)
+    except USER_ERRORS as error:
+        st.error(f"Cannot use this picture: {error}")
+        st.stop()
+    box = viz.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
+    st.image(viz.draw_boxes(image, [box]), caption="prediction in red")
+    verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
+    st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
+    for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
+        st.progress(probability, text=f"{name}: {probability:.1%}")

@@ -1,0 +1,376 @@
+"""Every page through Streamlit's AppTest, on a tiny dataset, a tiny model and a temporary runs
+folder (set through MASKLOC_DATA, MASKLOC_RUNS and MASKLOC_CHECKPOINT)."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from conftest import ROOT, make_dataset
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from maskloc.runs import train_run
+
+APP = str(ROOT / "app.py")
+POLL_TIMEOUT = 150
+
+
+@dataclass
+class Env:
+    data: Path
+    runs: Path
+    checkpoint: Path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    data = make_dataset(tmp_path_factory.mktemp("ckpt-data") / "tiny")
+    run = tmp_path_factory.mktemp("ckpt-run") / "run"
+    config = RunConfig(
+        DataConfig(root=str(data), image_size=64, augment="none"),
+        ModelConfig(name="own_cnn", pretrained=False),
+        TrainConfig(epochs=1, batch_size=8, device="cpu"),
+    )
+    train_run(config, run)
+    return run / "best.pt"
+
+
+def clear_caches() -> None:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, checkpoint) -> Env:
+    environment = Env(make_dataset(tmp_path / "data"), tmp_path / "runs", checkpoint)
+    monkeypatch.setenv("MASKLOC_DATA", str(environment.data))
+    monkeypatch.setenv("MASKLOC_RUNS", str(environment.runs))
+    monkeypatch.setenv("MASKLOC_CHECKPOINT", str(environment.checkpoint))
+    clear_caches()
+    yield environment
+    from pages._common import _registry
+
+    jobs = _registry(str(environment.runs.resolve()))
+    jobs.stop_all()
+    assert jobs.join(POLL_TIMEOUT)
+    clear_caches()
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def poll(at: AppTest, until, timeout: float = POLL_TIMEOUT) -> AppTest:
+    """AppTest does not fire run_every timers: rerun until `until(at)` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return at
+        assert time.monotonic() < deadline, "timed out polling the app"
+        time.sleep(0.3)
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def frame_with(at: AppTest, column: str) -> pd.DataFrame | None:
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    return None
+
+
+def jpeg(width: int = 96, height: int = 80) -> bytes:
+    buffer = io.BytesIO()
+    image = np.random.default_rng(1).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    Image.fromarray(image).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+# --- Home ----------------------------------------------------------------------------------------
+
+
+def test_home_names_dataset_model_hardware_and_links(env):
+    at = open_page()
+    markdown = "\n".join(texts(at.markdown))
+    assert "**24** training images" in markdown and "**6** test images" in markdown
+    assert "own_cnn" in markdown and "CPU" in markdown
+    assert len(at.page_link) == 5
+    assert not at.warning
+
+
+def test_pages_say_clearly_when_there_is_no_model(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("MASKLOC_CHECKPOINT", str(tmp_path / "missing.pt"))
+    at = open_page()
+    assert any("No trained model yet" in w for w in texts(at.warning))
+    for page, key in (("pages/predict.py", "predict_model"), ("pages/webcam.py", "webcam_model")):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert any("No trained model yet" in w for w in texts(at.warning))
+        assert at.selectbox(key=key).options == ["Upload a checkpoint…"]
+        assert not at.image
+
+
+# --- Explore -------------------------------------------------------------------------------------
+
+
+def test_explore_shows_table_charts_grid_and_filters(env):
+    at = open_page("pages/explore.py")
+    assert [m.value for m in at.metric][:4] == ["24", "6", "2", "0"]
+    assert len(at.get("plotly_chart")) == 3
+    assert len(at.image[0].captions) == 24
+    at.multiselect(key="explore_classes").set_value(["no-mask"]).run()
+    assert not at.exception
+    captions = at.image[0].captions
+    assert len(captions) == 8 and all(c.endswith("no-mask") for c in captions)
+    assert any("passed the checks" in s for s in texts(at.success))
+
+
+def test_explore_lists_refused_rows_with_reasons(env):
+    with (env.data / "train.csv").open("a") as handle:
+        handle.write("img_000.jpg,50,10,20,40,mask,x\n")  # duplicate name
+        handle.write("missing.jpg,1,1,5,5,mask,y\n")
+        handle.write("img_002.jpg,30,10,20,40,mask,z\n")  # duplicate again
+    at = open_page("pages/explore.py")
+    problems = frame_with(at, "reason")
+    assert problems is not None and len(problems) == 3
+    assert set(problems["field"]) == {"filename"}
+    assert any("not found" in r for r in problems["reason"])
+    assert any("3 rows cannot be used" in w for w in texts(at.warning))
+
+
+def test_explore_refuses_a_bad_folder_without_traceback(env, tmp_path):
+    at = open_page("pages/explore.py")
+    at.text_input(key="data_root").set_value(str(tmp_path / "nowhere")).run()
+    assert not at.exception
+    assert any("dataset folder not found" in e for e in texts(at.error))
+    at.button(key="data_bundled").click().run()
+    assert not at.exception and not at.error
+
+
+# --- Augment -------------------------------------------------------------------------------------
+
+
+def test_augment_shows_versions_warns_on_rotation_and_exports(env):
+    at = open_page("pages/augment.py")
+    assert len(at.image) == 5  # the original and four versions
+    at.multiselect(key="augment_transforms").set_value(["Rotate"])
+    at.toggle(key="augment_force").set_value(True)
+    at.number_input(key="augment_count").set_value(3).run()
+    assert not at.exception
+    assert len(at.image) == 4
+    assert any("loose: the box is" in w for w in texts(at.warning))
+    assert at.slider(key="aug_Rotate_limit").value == 30
+    at.button(key="augment_reroll").click().run()
+    assert at.number_input(key="augment_seed").value == 1
+    at.button(key="export_build").click().run()
+    assert not at.exception
+    assert any("24 original and 24 augmented" in s for s in texts(at.success))
+    assert len(at.get("download_button")) == 1
+
+
+# --- Train ---------------------------------------------------------------------------------------
+
+
+def fill_small_run(at: AppTest, epochs: int, batch_size: int = 8) -> None:
+    at.selectbox(key="train_model").set_value("own_cnn")
+    at.checkbox(key="train_pretrained").set_value(False)
+    at.select_slider(key="train_image_size").set_value(64)
+    at.select_slider(key="train_batch_size").set_value(batch_size)
+    at.number_input(key="train_epochs").set_value(epochs)
+    at.selectbox(key="train_augment").set_value("none")
+    at.number_input(key="train_frozen_blocks").set_value(0)
+    at.checkbox(key="train_cache_stem").set_value(False)
+
+
+def test_train_form_starts_on_the_classroom_preset_and_presets_fill_it(env):
+    at = open_page("pages/train.py")
+    assert at.selectbox(key="train_preset").value == "classroom"
+    assert at.checkbox(key="train_cache_stem").value is True
+    assert at.number_input(key="train_frozen_blocks").value == 14
+    assert at.select_slider(key="train_image_size").value == 128
+    at.selectbox(key="train_preset").set_value("notebook").run()
+    assert not at.exception
+    assert at.selectbox(key="train_model").value == "own_cnn"
+    assert at.checkbox(key="train_pretrained").value is False
+    assert at.checkbox(key="train_cache_stem").value is False
+    assert at.selectbox(key="train_box_head").value == "gap"
+
+
+def run_states(at: AppTest) -> list[str]:
+    table = frame_with(at, "state")
+    return [] if table is None else table["state"].tolist()
+
+
+def test_train_runs_in_background_with_live_metrics_and_stop(env):
+    at = open_page("pages/train.py")
+    assert any("Nothing is training" in i for i in texts(at.info))
+    fill_small_run(at, epochs=3)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    poll(at, lambda a: run_states(a) == ["finished"])
+    table = frame_with(at, "state")
+    assert table["model"].tolist() == ["own_cnn"] and table["mean_iou"].notna().all()
+    labels = [m.label for m in at.metric]
+    assert "best mean IoU" in labels and "best balanced accuracy" in labels
+    assert len(at.get("plotly_chart")) >= 3  # overlay + loss + scores of the picked run
+    assert len(at.get("download_button")) == 1
+    at.button(key="train_activate").click().run()
+    assert not at.exception
+    assert at.button(key="train_activate").disabled  # now the active model
+
+    # a long run: live progress and loss shares appear, Stop ends it
+    fill_small_run(at, epochs=500, batch_size=4)
+    at.button(key="train_start").click().run()
+    poll(at, lambda a: any(m.label.startswith("class part") for m in a.metric))
+    assert any("box share" in m.label for m in at.metric)
+    at.button(key="train_stop").click().run()
+    assert not at.exception
+    poll(at, lambda a: sorted(run_states(a)) == ["finished", "stopped"], timeout=60)
+    assert any("Nothing is training" in i for i in texts(at.info))
+
+    # the active model is what Predict offers first
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    assert at.selectbox(key="predict_model").value.startswith("Active model")
+
+
+def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
+    at = open_page("pages/train.py")
+    fill_small_run(at, epochs=1)
+    at.multiselect(key="train_sweep_alphas").set_value([0.1, 0.85])
+    at.button(key="train_sweep").click().run()
+    assert not at.exception and not at.error
+    assert any("0 of 2 runs done" in i for i in texts(at.info))
+    poll(at, lambda a: run_states(a) == ["finished", "finished"])
+    sweep = next(
+        e.value for e in at.dataframe if list(e.value.columns)[:3] == ["alpha", "run", "state"]
+    )
+    assert sweep["alpha"].tolist() == [0.1, 0.85] and sweep["mean_iou"].notna().all()
+    assert at.selectbox(key="train_sweep_pick").value.startswith("sweep-")
+    assert not any("runs done" in i for i in texts(at.info))
+    assert sorted(at.multiselect(key="train_compare").value) == sorted(sweep["run"])
+
+
+def test_train_refuses_pretrained_own_cnn(env):
+    at = open_page("pages/train.py")
+    at.selectbox(key="train_model").set_value("own_cnn")
+    at.checkbox(key="train_pretrained").set_value(True)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert any("No ImageNet weights for own_cnn" in e for e in texts(at.error))
+    assert run_states(at) == []
+
+
+# --- Predict -------------------------------------------------------------------------------------
+
+
+def test_predict_scores_a_split_and_draws_the_grid(env):
+    at = open_page("pages/predict.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"images", "mean IoU", "accuracy", "balanced accuracy"} <= set(metrics)
+    n = int(metrics["images"])
+    captions = at.image[0].captions
+    assert len(captions) == min(n, 12)
+    ious = [float(c.rsplit("IoU ", 1)[1]) for c in captions]
+    assert ious == sorted(ious), "worst IoU first"
+    per_image = frame_with(at, "iou")
+    assert len(per_image) == n
+    at.checkbox(key="predict_wrong_only").check().run()
+    assert not at.exception
+    wrong = int((~per_image["correct"]).sum())
+    assert (len(at.image[0].captions) if at.image else 0) == min(wrong, 12)
+    at.radio(key="predict_split").set_value("test").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["images"] == "6"
+
+
+def test_predict_writes_a_submission(env):
+    at = open_page("pages/predict.py")
+    at.button(key="predict_submit").click().run()
+    assert not at.exception
+    columns = ["filename", "class", "xmin", "ymin", "xmax", "ymax"]
+    submission = [e.value for e in at.dataframe if list(e.value.columns) == columns]
+    assert len(submission) == 1 and len(submission[0]) == 6
+    assert set(submission[0]["class"]) <= {"mask", "no-mask"}
+    assert any(b.label.startswith("Download submission.csv") for b in at.get("download_button"))
+
+
+def test_predict_one_uploaded_image_and_refuses_garbage(env):
+    at = open_page("pages/predict.py")
+    at.file_uploader(key="predict_upload").set_value(("face.jpg", jpeg(), "image/jpeg")).run()
+    assert not at.exception
+    assert any(m.startswith("### ") and "%" in m for m in texts(at.markdown))
+    at.file_uploader(key="predict_upload").set_value(("bad.jpg", b"not a jpeg", "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert any("not an image file" in e for e in texts(at.error))
+
+
+def test_predict_with_an_uploaded_checkpoint(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("MASKLOC_CHECKPOINT", str(tmp_path / "missing.pt"))
+    at = open_page("pages/predict.py")
+    uploader = at.file_uploader(key="predict_model_upload_file")
+    uploader.set_value(("broken.pt", b"nope", "application/octet-stream")).run()
+    assert not at.exception
+    assert any("Cannot load this model" in e for e in texts(at.error))
+    data = env.checkpoint.read_bytes()
+    at.file_uploader(key="predict_model_upload_file").set_value(
+        ("model.pt", data, "application/octet-stream")
+    )
+    at.run()
+    assert not at.exception and not at.error
+    assert "mean IoU" in [m.label for m in at.metric]
+
+
+# --- Webcam --------------------------------------------------------------------------------------
+
+
+def test_webcam_snapshot_gets_a_drawn_prediction(env):
+    at = open_page("pages/webcam.py")
+    assert any("Take a snapshot" in i for i in texts(at.info))
+    at.camera_input(key="webcam_camera").set_value(("shot.jpg", jpeg(160, 120), "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert len(at.image) == 1
+    verdict = [m for m in texts(at.markdown) if m.startswith("## ")]
+    assert verdict and ("mask" in verdict[0]) and "%" in verdict[0]
+    at.camera_input(key="webcam_camera").set_value(("shot.jpg", b"garbage", "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert any("Cannot use this picture" in e for e in texts(at.error))
+
+
+def test_train_lists_runs_from_disk_and_deletes_one(env, checkpoint):
+    import shutil
+
+    from maskloc.runs import RunFolder
+
+    stale = RunFolder(env.runs / "20260101-000000-own_cnn-a0.50")
+    stale.write_config(RunConfig())
+    stale.write_status("running", "epoch 2")
+    done = env.runs / "20260102-000000-own_cnn-a0.70"
+    shutil.copytree(checkpoint.parent, done)
+    at = open_page("pages/train.py")
+    assert sorted(run_states(at)) == ["finished", "interrupted"]
+    at.selectbox(key="train_run_pick").set_value(stale.name).run()
+    assert any("no live job" in m for m in texts(at.markdown))
+    at.button(key="train_delete").click().run()
+    assert not at.exception
+    assert run_states(at) == ["finished"] and not stale.path.exists()

@@ -1,0 +1,171 @@
+"""Background training jobs: completion, stop, failure, queueing, stale folders, sweeps."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from maskloc.jobs import JobRegistry, RunSnapshot, TrainingJob, runs_table, sweep_table
+from maskloc.runs import RunFolder
+
+TIMEOUT = 120  # generous: the suite may share two cores with other work
+
+
+def tiny_config(root: Path, epochs: int = 2, batch_size: int = 8, alpha: float = 0.7) -> RunConfig:
+    return RunConfig(
+        DataConfig(root=str(root), image_size=64, augment="none"),
+        ModelConfig(name="own_cnn", pretrained=False),
+        TrainConfig(alpha=alpha, batch_size=batch_size, epochs=epochs, device="cpu"),
+    )
+
+
+def wait_for(condition, timeout: float = TIMEOUT, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def registry(tmp_path: Path):
+    jobs = JobRegistry(tmp_path / "runs")
+    yield jobs
+    jobs.stop_all()
+    assert jobs.join(TIMEOUT), "a job did not end after stop"
+
+
+def test_job_runs_to_completion_and_writes_its_folder(registry, tiny_dataset):
+    job = registry.start(tiny_config(tiny_dataset, epochs=2))
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert (snap.state, snap.message) == ("finished", "all steps done")
+    assert [row["epoch"] for row in snap.history] == [1, 2]
+    assert snap.progress == 1.0 and snap.step == snap.total_steps > 0
+    assert snap.best["mean_iou"] >= 0 and snap.checkpoint is not None
+    folder = RunFolder(job.run.path)
+    assert folder.status()["state"] == "finished"
+    assert len(folder.history()) == 2 and folder.config().model.name == "own_cnn"
+    assert job.run.path.parent == registry.root
+    assert job.name.endswith("-own_cnn-a0.70")
+    listed = registry.runs()
+    assert [s.name for s in listed] == [job.name] and listed[0].state == "finished"
+    # a fresh registry (a restarted server) reads the same run from disk
+    again = JobRegistry(registry.root).runs()[0]
+    assert (again.name, again.state, again.live) == (job.name, "finished", False)
+    assert again.best["mean_iou"] == pytest.approx(snap.best["mean_iou"])
+
+
+def test_stop_ends_a_run_within_about_one_batch(registry, tiny_dataset):
+    job = registry.start(tiny_config(tiny_dataset, epochs=500, batch_size=4))
+    wait_for(lambda: job.snapshot().step >= 3, what="three training steps")
+    live = job.snapshot()
+    assert live.state == "running" and live.live
+    assert 0 < live.progress < 1 and live.eta is not None and live.eta > 0
+    shares = live.loss_shares
+    assert shares["class"] == pytest.approx(0.3 * live.last_batch["class_loss"])
+    assert shares["box"] == pytest.approx(0.7 * live.last_batch["box_loss"])
+    step_at_stop = live.step
+    stopped = time.monotonic()
+    assert registry.stop(job.name)
+    assert job.join(TIMEOUT)
+    took = time.monotonic() - stopped
+    final = job.snapshot()
+    assert final.state == "stopped"
+    assert final.step <= step_at_stop + 2, "it went on training after the stop"
+    assert took < 30
+    assert RunFolder(job.run.path).status()["state"] == "stopped"
+    assert not registry.busy
+
+
+def test_a_failing_job_ends_failed_with_the_reason(registry, tmp_path):
+    job = registry.start(tiny_config(tmp_path / "no-such-dataset"))
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.state == "failed"
+    assert "dataset folder not found" in snap.error
+    assert job.error is not None and "DataError" in job.traceback
+    on_disk = JobRegistry(registry.root).runs()[0]
+    assert on_disk.state == "failed" and "not found" in on_disk.message
+
+
+def test_second_job_waits_in_the_queue(registry, tiny_dataset):
+    first = registry.start(tiny_config(tiny_dataset, epochs=500, batch_size=4))
+    second = registry.start(tiny_config(tiny_dataset, epochs=1, alpha=0.2))
+    third = registry.start(tiny_config(tiny_dataset, epochs=1, alpha=0.4))
+    wait_for(lambda: first.snapshot().step >= 1, what="the first job to train")
+    waiting = second.snapshot()
+    assert (waiting.state, waiting.step, waiting.queue_position) == ("queued", 0, 1)
+    assert third.snapshot().queue_position == 2
+    assert RunFolder(second.run.path).status()["state"] == "queued"
+    time.sleep(0.3)
+    assert second.snapshot().state == "queued", "two jobs train at once"
+    third.stop()  # a queued job leaves the line without training
+    assert third.join(TIMEOUT)
+    assert third.snapshot().state == "stopped" and third.snapshot().step == 0
+    first.stop()
+    assert second.join(TIMEOUT)
+    assert first.snapshot().state == "stopped"
+    assert second.snapshot().state == "finished"
+    names = {s.name: s.state for s in registry.runs()}
+    assert names == {first.name: "stopped", second.name: "finished", third.name: "stopped"}
+
+
+def test_stale_running_folder_is_shown_as_interrupted(tmp_path, tiny_dataset):
+    root = tmp_path / "runs"
+    for name, state in (("20260101-000000-own_cnn-a0.70", "running"), ("b-run", "queued")):
+        run = RunFolder(root / name)
+        run.write_config(tiny_config(tiny_dataset))
+        run.write_status(state, "epoch 3")
+    (root / "not-a-run").mkdir()
+    registry = JobRegistry(root)
+    runs = {s.name: s for s in registry.runs()}
+    assert set(runs) == {"20260101-000000-own_cnn-a0.70", "b-run"}
+    assert {s.state for s in runs.values()} == {"interrupted"}
+    assert "epoch 3" in runs["b-run"].message
+    assert registry.snapshot("b-run").state == "interrupted"
+    assert not registry.busy
+
+
+def test_alpha_sweep_runs_every_alpha(registry, tiny_dataset):
+    jobs = registry.sweep(tiny_config(tiny_dataset, epochs=1), [0.8, 0.2])
+    assert [job.config.train.alpha for job in jobs] == [0.2, 0.8]
+    assert len({job.sweep for job in jobs}) == 1
+    assert registry.join(TIMEOUT)
+    sweeps = registry.sweeps()
+    assert list(sweeps) == [jobs[0].sweep]
+    table = sweep_table(sweeps[jobs[0].sweep])
+    assert table["alpha"].tolist() == [0.2, 0.8]
+    assert table["state"].tolist() == ["finished", "finished"]
+    assert table["mean_iou"].notna().all()
+    # the sweep id is on disk, so a restarted server groups the runs again
+    assert list(JobRegistry(registry.root).sweeps()) == [jobs[0].sweep]
+    listed = runs_table(registry.runs())
+    assert set(listed["sweep"]) == {jobs[0].sweep} and len(listed) == 2
+
+
+def test_active_model_and_delete(registry, tiny_dataset):
+    job = registry.start(tiny_config(tiny_dataset, epochs=1))
+    assert job.join(TIMEOUT)
+    assert registry.active_checkpoint() is None
+    registry.set_active(job.snapshot().checkpoint)
+    assert JobRegistry(registry.root).active_checkpoint() == job.snapshot().checkpoint.resolve()
+    registry.delete(job.name)
+    assert registry.runs() == [] and registry.active_checkpoint() is None
+    with pytest.raises(ValueError):
+        registry.delete("../outside")
+
+
+def test_job_without_registry_and_names(tmp_path, tiny_dataset):
+    job = TrainingJob(tiny_config(tiny_dataset, epochs=1), tmp_path / "solo").start()
+    assert job.join(TIMEOUT) and job.snapshot().state == "finished"
+    assert isinstance(job.snapshot(), RunSnapshot)
+    registry = JobRegistry(tmp_path / "runs")
+    config = tiny_config(tiny_dataset, epochs=1)
+    a, b = registry.start(config), registry.start(config)  # same second, same alpha
+    assert a.name != b.name
+    registry.stop_all()
+    assert registry.join(TIMEOUT)
