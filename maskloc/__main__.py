@@ -23,9 +23,10 @@ from .config import (
     DataConfig,
     ModelConfig,
     RunConfig,
-    TrainConfig,
+    preset,
 )
-from .transforms import PRESETS
+from .config import PRESETS as TRAIN_PRESETS
+from .transforms import PRESETS as AUGMENT_PRESETS
 
 
 def _progress_bar(description: str) -> Callable[[int, int], None]:
@@ -59,48 +60,94 @@ def _positive(text: str) -> int:
     return value
 
 
+# CLI option -> (config section, field); unset options keep the preset's value.
+_TRAIN_OPTIONS = {
+    "image_size": ("data", "image_size"),
+    "augment": ("data", "augment"),
+    "val_fraction": ("data", "val_fraction"),
+    "split_seed": ("data", "split_seed"),
+    "model": ("model", "name"),
+    "freeze_backbone": ("model", "freeze_backbone"),
+    "frozen_blocks": ("model", "frozen_blocks"),
+    "box_format": ("model", "box_format"),
+    "box_head": ("model", "box_head"),
+    "dropout": ("model", "dropout"),
+    "cache_stem": ("train", "cache_stem"),
+    "cached_variants": ("train", "cached_variants"),
+    "epochs": ("train", "epochs"),
+    "steps": ("train", "steps"),
+    "eval_every": ("train", "eval_every"),
+    "patience": ("train", "patience"),
+    "alpha": ("train", "alpha"),
+    "box_loss": ("train", "box_loss"),
+    "class_weighting": ("train", "class_weighting"),
+    "lr_backbone": ("train", "lr_backbone"),
+    "lr_class_head": ("train", "lr_class_head"),
+    "lr_box_head": ("train", "lr_box_head"),
+    "weight_decay": ("train", "weight_decay"),
+    "batch_size": ("train", "batch_size"),
+    "seed": ("train", "seed"),
+    "device": ("train", "device"),
+    "threads": ("train", "num_threads"),
+}
+
+
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    d, m, t = DataConfig(), ModelConfig(), TrainConfig()
-    p = commands.add_parser("train", help="train a model; writes OUT/best.pt, config and history")
+    p = commands.add_parser(
+        "train",
+        help="train a model; writes OUT/best.pt, config and history",
+        description="Options left out keep the value of --preset (see maskloc/config.py).",
+    )
+    flag = {"action": "store_const", "const": True, "default": None}
     p.add_argument("--data", default=str(DEFAULT_DATA), help="dataset folder (competition layout)")
     p.add_argument("--out", required=True, help="run folder to create")
-    p.add_argument(
-        "--model", default=m.name, help="own_cnn | mobilenet_v2 | resnet50 | resnet50_fpn"
-    )
+    p.add_argument("--preset", default="full", choices=sorted(TRAIN_PRESETS), help="base settings")
+    p.add_argument("--model", help="own_cnn | mobilenet_v2 | resnet50 | resnet50_fpn")
     p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet")
-    p.add_argument("--freeze-backbone", action="store_true", help="train the heads only")
-    p.add_argument(
-        "--frozen-blocks", type=int, default=m.frozen_blocks, help="freeze the first N blocks"
-    )
+    p.add_argument("--freeze-backbone", **flag, help="train the heads only")
+    p.add_argument("--frozen-blocks", type=int, help="freeze the first N backbone blocks")
     p.add_argument(
         "--cache-stem",
-        action="store_true",
+        **flag,
         help="run the frozen blocks once per image and cached variant; train the rest (fast)",
     )
-    p.add_argument("--cached-variants", type=_positive, default=t.cached_variants)
-    p.add_argument("--box-format", default=m.box_format, choices=BOX_FORMATS)
-    p.add_argument("--box-head", default=m.box_head, choices=BOX_HEADS, help="gap: the notebook's")
-    p.add_argument("--dropout", type=_fraction, default=m.dropout)
-    p.add_argument("--image-size", type=_positive, default=d.image_size)
-    p.add_argument("--augment", default=d.augment, choices=sorted(PRESETS))
-    p.add_argument("--val-fraction", type=_fraction, default=d.val_fraction)
-    p.add_argument("--split-seed", type=int, default=d.split_seed)
-    p.add_argument("--epochs", type=int, default=t.epochs)
-    p.add_argument("--steps", type=int, default=0, help="step mode: train this many steps")
-    p.add_argument("--eval-every", type=_positive, default=t.eval_every, help="steps (step mode)")
-    p.add_argument("--patience", type=_positive, default=t.patience, help="epochs without gain")
-    p.add_argument("--alpha", type=_fraction, default=t.alpha, help="weight of the box loss")
-    p.add_argument("--box-loss", default=t.box_loss, choices=BOX_LOSSES)
-    p.add_argument("--class-weighting", default=t.class_weighting, choices=CLASS_WEIGHTINGS)
-    p.add_argument("--lr-backbone", type=float, default=t.lr_backbone)
-    p.add_argument("--lr-class-head", type=float, default=t.lr_class_head)
-    p.add_argument("--lr-box-head", type=float, default=t.lr_box_head)
-    p.add_argument("--weight-decay", type=float, default=t.weight_decay)
-    p.add_argument("--batch-size", type=_positive, default=t.batch_size)
-    p.add_argument("--seed", type=int, default=t.seed)
-    p.add_argument("--device", default=t.device, help="auto | cpu | cuda")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--cached-variants", type=_positive)
+    p.add_argument("--box-format", choices=BOX_FORMATS)
+    p.add_argument("--box-head", choices=BOX_HEADS, help="gap: the notebook's pooled head")
+    p.add_argument("--dropout", type=_fraction)
+    p.add_argument("--image-size", type=_positive)
+    p.add_argument("--augment", choices=sorted(AUGMENT_PRESETS))
+    p.add_argument("--val-fraction", type=_fraction)
+    p.add_argument("--split-seed", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps", type=int, help="step mode: train this many steps")
+    p.add_argument("--eval-every", type=_positive, help="evaluate every N steps (step mode)")
+    p.add_argument("--patience", type=_positive, help="evaluations without gain before stopping")
+    p.add_argument("--alpha", type=_fraction, help="weight of the box loss")
+    p.add_argument("--box-loss", choices=BOX_LOSSES)
+    p.add_argument("--class-weighting", choices=CLASS_WEIGHTINGS)
+    p.add_argument("--lr-backbone", type=float)
+    p.add_argument("--lr-class-head", type=float)
+    p.add_argument("--lr-box-head", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--batch-size", type=_positive)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto | cpu | cuda")
+    p.add_argument("--threads", type=int, help="torch CPU threads (0: library default)")
     p.set_defaults(handler=_train)
+
+
+def train_config(args: argparse.Namespace) -> RunConfig:
+    """The preset, overridden by the options that were given, validated as a whole."""
+    config = preset(args.preset)
+    config.data.root = args.data
+    for option, (section, name) in _TRAIN_OPTIONS.items():
+        value = getattr(args, option)
+        if value is not None:
+            setattr(getattr(config, section), name, value)
+    if args.no_pretrained:
+        config.model.pretrained = False
+    return RunConfig.from_dict(config.to_dict())  # re-runs every dataclass check
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -108,37 +155,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from .runs import train_run
 
-    config = RunConfig(
-        DataConfig(args.data, args.image_size, args.val_fraction, args.split_seed, args.augment),
-        ModelConfig(
-            name=args.model,
-            pretrained=not args.no_pretrained,
-            dropout=args.dropout,
-            freeze_backbone=args.freeze_backbone,
-            frozen_blocks=args.frozen_blocks,
-            box_format=args.box_format,
-            box_head=args.box_head,
-        ),
-        TrainConfig(
-            alpha=args.alpha,
-            box_loss=args.box_loss,
-            class_weighting=args.class_weighting,
-            lr_backbone=args.lr_backbone,
-            lr_class_head=args.lr_class_head,
-            lr_box_head=args.lr_box_head,
-            weight_decay=args.weight_decay,
-            batch_size=args.batch_size,
-            epochs=args.epochs,
-            patience=args.patience,
-            steps=args.steps,
-            eval_every=args.eval_every,
-            seed=args.seed,
-            device=args.device,
-            num_threads=args.threads,
-            cache_stem=args.cache_stem,
-            cached_variants=args.cached_variants,
-        ),
-    )
+    config = train_config(args)
     bar = None
 
     def on_batch(trainer) -> None:

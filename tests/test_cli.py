@@ -138,3 +138,18 @@ def test_every_command_has_help():
 def test_summary_prints_the_layer_table():
     done = _cli("summary", "--model", "own_cnn", "--image-size", "64")
     assert done.returncode == 0 and "Total params" in done.stdout
+
+
+def test_train_options_override_the_preset_and_are_validated():
+    from maskloc.__main__ import build_parser, train_config
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--out", "x", "--preset", "classroom", "--alpha", "0.2"])
+    config = train_config(args)
+    assert config.train.alpha == 0.2 and config.train.cache_stem and config.data.image_size == 128
+    args = parser.parse_args(["train", "--out", "x", "--no-pretrained", "--box-head", "gap"])
+    config = train_config(args)
+    assert not config.model.pretrained and config.model.box_head == "gap"
+    assert config.train.alpha == 0.7 and not config.train.cache_stem  # the "full" preset
+    with pytest.raises(ValueError, match="patience"):
+        train_config(parser.parse_args(["train", "--out", "x", "--epochs", "-1"]))
