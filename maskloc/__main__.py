@@ -46,6 +46,26 @@ def _progress_bar(description: str) -> Callable[[int, int], None]:
     return update
 
 
+def _refuse_bad_rows(data: str, skip: bool) -> None:
+    """Bad rows stop the CLI unless --skip-bad-rows; skipped ones are listed on stderr."""
+    from .data import DataError, load_dataset
+
+    problems = load_dataset(data).problems
+    if problems and not skip:
+        raise DataError(
+            f"{len(problems)} bad row(s), first: {problems[0]}; "
+            "fix them or pass --skip-bad-rows to use the good rows"
+        )
+    for problem in problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+
+
+def _add_skip_bad_rows(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--skip-bad-rows", action="store_true", help="use the valid rows, list the others"
+    )
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -134,6 +154,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto | cpu | cuda")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: library default)")
+    _add_skip_bad_rows(p)
     p.set_defaults(handler=_train)
 
 
@@ -156,6 +177,7 @@ def _train(args: argparse.Namespace) -> int:
     from .runs import train_run
 
     config = train_config(args)
+    _refuse_bad_rows(args.data, args.skip_bad_rows)
     bar = None
 
     def on_batch(trainer) -> None:
@@ -204,12 +226,14 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--tta", action="store_true", help="average with the mirrored image")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--per-image", help="also write per-image results to this CSV")
+    _add_skip_bad_rows(p)
     p.set_defaults(handler=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .predict import Predictor, evaluate
 
+    _refuse_bad_rows(args.data, args.skip_bad_rows)
     predictor = Predictor(args.checkpoint)
     metrics, per_image = evaluate(
         predictor, args.data, args.split, args.tta, _progress_bar("decode images")
@@ -229,12 +253,14 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument("--out", default="submission.csv")
+    _add_skip_bad_rows(p)
     p.set_defaults(handler=_predict)
 
 
 def _predict(args: argparse.Namespace) -> int:
     from .predict import Predictor, predict_submission, write_submission
 
+    _refuse_bad_rows(args.data, args.skip_bad_rows)
     submission = predict_submission(
         Predictor(args.checkpoint), args.data, _progress_bar("decode images")
     )

@@ -27,7 +27,7 @@ import pandas as pd
 from .checkpoint import atomic_write_json
 from .config import DEFAULT_RUNS, RunConfig
 from .engine import Trainer
-from .runs import RunFolder, train_run
+from .runs import RunFolder, failure_reason, train_run
 
 JOB_FILE = "job.json"
 ACTIVE_FILE = "active_model.json"
@@ -248,7 +248,7 @@ class TrainingJob:
         except Exception as error:
             self.error = error
             self.traceback = traceback.format_exc()
-            reason = str(error) or type(error).__name__
+            reason = failure_reason(error)
             self._set(state="failed", message=reason)
             if self.run.status().get("state") != "failed":  # failed before train_run noted it
                 self.run.write_status("failed", reason)

@@ -218,6 +218,13 @@ class RunFolder:
 Callback = Callable[[Trainer], None]
 
 
+def failure_reason(error: BaseException) -> str:
+    """One line a user can act on."""
+    if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
+        return "out of memory: lower the batch size or the image size, then start again"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 def train_run(
     config: RunConfig,
     run_dir: str | Path,
@@ -237,7 +244,7 @@ def train_run(
         data = data or prepare_data(config.data, progress)
         trainer = build_trainer(config, data, stop_event, progress)
     except Exception as error:
-        run.write_status("failed", str(error))
+        run.write_status("failed", failure_reason(error))
         raise
     run.write_config(config)  # now with the number of classes the data has
 
@@ -262,7 +269,7 @@ def train_run(
     try:
         state = trainer.fit()
     except Exception as error:
-        run.write_status("failed", f"{type(error).__name__}: {error}")
+        run.write_status("failed", failure_reason(error))
         raise
     if state.stopped_by_user:
         run.write_status("stopped", "stopped by user", best=state.best_metrics)

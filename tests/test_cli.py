@@ -153,3 +153,21 @@ def test_train_options_override_the_preset_and_are_validated():
     assert config.train.alpha == 0.7 and not config.train.cache_stem  # the "full" preset
     with pytest.raises(ValueError, match="patience"):
         train_config(parser.parse_args(["train", "--out", "x", "--epochs", "-1"]))
+
+
+def test_bad_rows_stop_the_cli_unless_skipped(trained, tmp_path, capsys):
+    import shutil
+
+    root, run, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    with (copy / "train.csv").open("a") as handle:
+        handle.write("../escape.jpg,1,2,3,4,mask\nimg_000.jpg,9,9,3,4,mask\n")
+    args = ["evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(copy), "--json"]
+    assert main([*args, "--split", "all"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: 2 bad row(s), first: train.csv row 32, filename")
+    assert main([*args, "--split", "all", "--skip-bad-rows"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped: train.csv row 33, filename: duplicate of row 2" in captured.err
+    assert json.loads(captured.out)["n"] == 30

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from maskloc.jobs import JobRegistry, RunSnapshot, TrainingJob, runs_table, sweep_table
@@ -169,3 +170,25 @@ def test_job_without_registry_and_names(tmp_path, tiny_dataset):
     assert a.name != b.name
     registry.stop_all()
     assert registry.join(TIMEOUT)
+
+
+def test_out_of_memory_fails_clearly_and_frees_the_slot(registry, tiny_dataset, monkeypatch):
+    from maskloc.engine import Trainer
+
+    real_step = Trainer._train_step
+    calls = {"n": 0}
+
+    def step(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first job's second batch
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_step(self, *args)
+
+    monkeypatch.setattr(Trainer, "_train_step", step)
+    first = registry.start(tiny_config(tiny_dataset, epochs=3))
+    second = registry.start(tiny_config(tiny_dataset, epochs=1))
+    assert first.join(TIMEOUT) and second.join(TIMEOUT)
+    failed = first.snapshot()
+    assert failed.state == "failed" and "out of memory" in failed.error
+    assert "batch size" in RunFolder(first.run.path).status()["message"]
+    assert second.snapshot().state == "finished"  # the queue moved on
