@@ -34,7 +34,9 @@ ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)
 def line(
     name: str, value: float, unit: str, baseline: float, base_name: str, extra: str = ""
 ) -> None:
-    ratio = value / baseline if baseline else float("nan")
+    """RATIO is how many times better than the baseline: a higher rate, or a shorter time."""
+    lower_is_better = unit in ("s", "ms")
+    ratio = (baseline / value if lower_is_better else value / baseline) if value else float("nan")
     print(f"{name}: {value:.1f} {unit} ({ratio:.1f}x vs {base_name}){extra}", flush=True)
 
 
