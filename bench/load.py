@@ -1,89 +1,157 @@
-"""Many users at once: N concurrent sessions (AppTest instances in threads, each a full Streamlit
-script run in this process) drive the Webcam page (a snapshot) and the Predict page (scores a
-split, one uploaded image), for several rounds. Prints successes, p50/p95 latency per path and the
-process's resident memory before and after each round: the model is loaded once per process,
-so memory must stay flat from round to round.
+"""Many users at once: one real `streamlit run app.py` server on localhost and N concurrent
+browser sessions (Chromium tabs with separate contexts, driven by Playwright) through the Webcam
+path (fake camera snapshot -> drawn prediction) and the Predict path (score a split), for several
+rounds. Prints successes, p50/p95 latency per path, and the server's resident memory before and
+after each round: the model is loaded once per process, so memory must stay flat across rounds.
 
-`python -m bench.load --sessions 20 --rounds 3` (from the repository root).
+`python -m bench.load --sessions 20 --rounds 3` from the repository root (needs Debian's chromium).
+AppTest cannot do this: its instances share one global Streamlit runtime and break when run in
+threads.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import asyncio
 import os
-import threading
+import re
+import socket
+import subprocess
+import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
-def snapshot_jpeg(seed: int) -> bytes:
-    """A 640x480 'webcam frame' with a bundled face crop pasted somewhere in it."""
-    rng = np.random.default_rng(seed)
-    faces = sorted((ROOT / "data" / "mask-faces" / "images").glob("*.jpg"))
-    face = Image.open(faces[seed % len(faces)]).convert("RGB").resize((280, 280))
-    frame = Image.fromarray(rng.integers(60, 120, (480, 640, 3), dtype=np.uint8))
-    frame.paste(face, (int(rng.integers(0, 360)), int(rng.integers(0, 200))))
-    out = io.BytesIO()
-    frame.save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def webcam_session(seed: int) -> float:
-    start = time.perf_counter()
-    at = AppTest.from_file(str(ROOT / "pages" / "webcam.py"), default_timeout=120).run()
-    at.camera_input(key="webcam_camera").set_value(("shot.jpg", snapshot_jpeg(seed), "image/jpeg"))
-    at.run()
-    verdicts = [m.value for m in at.markdown if m.value.startswith("## ")]
-    if at.exception or not verdicts or len(at.image) != 1:
-        raise RuntimeError(f"webcam session {seed} got no prediction")
-    return time.perf_counter() - start
-
-
-def predict_session(seed: int) -> float:
-    start = time.perf_counter()
-    at = AppTest.from_file(str(ROOT / "pages" / "predict.py"), default_timeout=180).run()
-    labels = {m.label for m in at.metric}
-    if at.exception or "mean IoU" not in labels:
-        raise RuntimeError(f"predict session {seed} got no metrics")
-    return time.perf_counter() - start
-
-
-def round_of(sessions: int, offset: int) -> dict[str, list[float] | int]:
-    results: dict[str, list[float] | int] = {"webcam": [], "predict": [], "failures": 0}
-    lock = threading.Lock()
-
-    def one(index: int) -> None:
-        path = "webcam" if index % 2 == 0 else "predict"
-        session = webcam_session if path == "webcam" else predict_session
+def start_server(runs: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "MASKLOC_RUNS": runs, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--browser.gatherUsageStats", "false",
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(120):
         try:
-            seconds = session(offset + index)
-        except Exception as error:  # counted and reported, the round goes on
-            print(f"  failure: {error}", flush=True)
-            with lock:
-                results["failures"] += 1
-            return
-        with lock:
-            results[path].append(seconds)
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("streamlit did not start")
 
-    with ThreadPoolExecutor(max_workers=sessions) as pool:
-        list(pool.map(one, range(sessions)))
+
+async def webcam_session(browser, url: str) -> float:
+    context = await browser.new_context()
+    await context.grant_permissions(["camera"])
+    page = await context.new_page()
+    try:
+        start = time.perf_counter()
+        await page.goto(f"{url}/webcam")
+        take = page.get_by_role("button", name="Take Photo")
+        await take.wait_for(timeout=120_000)
+        await page.wait_for_timeout(1000)  # the fake camera needs a moment to deliver frames
+        await take.click()
+        verdict = page.get_by_text(re.compile(r"(mask|no-mask) · \d+%")).first
+        await verdict.wait_for(timeout=120_000)
+        return time.perf_counter() - start - 1.0
+    finally:
+        await context.close()
+
+
+async def predict_session(browser, url: str) -> float:
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        start = time.perf_counter()
+        await page.goto(f"{url}/predict")
+        await page.get_by_text("balanced accuracy").first.wait_for(timeout=180_000)
+        return time.perf_counter() - start
+    finally:
+        await context.close()
+
+
+async def one_round(browser, url: str, sessions: int) -> dict:
+    paths = ["webcam" if i % 2 == 0 else "predict" for i in range(sessions)]
+    calls = [
+        webcam_session(browser, url) if p == "webcam" else predict_session(browser, url)
+        for p in paths
+    ]
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    results: dict = {"webcam": [], "predict": [], "failures": []}
+    for path, outcome in zip(paths, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            results["failures"].append(f"{path}: {type(outcome).__name__}")
+        else:
+            results[path].append(outcome)
     return results
+
+
+async def run(sessions: int, rounds: int) -> None:
+    from playwright.async_api import async_playwright
+
+    with tempfile.TemporaryDirectory() as runs:
+        server, url = start_server(runs)
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                await one_round(browser, url, 2)  # warm-up: first script runs, model load
+                print(
+                    f"{sessions} concurrent sessions (half Webcam, half Predict), {rounds} rounds"
+                )
+                for number in range(rounds):
+                    before = rss_mb(server.pid)
+                    start = time.perf_counter()
+                    results = await one_round(browser, url, sessions)
+                    wall = time.perf_counter() - start
+                    parts = []
+                    for path in ("webcam", "predict"):
+                        times = np.array(results[path]) * 1000
+                        if len(times):
+                            p50, p95 = np.percentile(times, [50, 95])
+                            parts.append(
+                                f"{path} {len(times)} ok, p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+                            )
+                    after = rss_mb(server.pid)
+                    print(
+                        f"round {number + 1}: {'; '.join(parts)}; "
+                        f"failures {len(results['failures'])} {results['failures'] or ''}; "
+                        f"wall {wall:.1f} s; server RSS {before:.0f} -> {after:.0f} MB",
+                        flush=True,
+                    )
+                await browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,24 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    os.chdir(ROOT)
-    print(f"{args.sessions} concurrent sessions (half Webcam, half Predict), {args.rounds} rounds")
-    for number in range(args.rounds):
-        before = rss_mb()
-        start = time.perf_counter()
-        results = round_of(args.sessions, number * args.sessions)
-        wall = time.perf_counter() - start
-        parts = []
-        for path in ("webcam", "predict"):
-            times = np.array(results[path]) * 1000
-            if len(times):
-                p50, p95 = np.percentile(times, 50), np.percentile(times, 95)
-                parts.append(f"{path} {len(times)} ok, p50 {p50:.0f} ms, p95 {p95:.0f} ms")
-        print(
-            f"round {number + 1}: {'; '.join(parts)}; failures {results['failures']}; "
-            f"wall {wall:.1f} s; RSS {before:.0f} -> {rss_mb():.0f} MB",
-            flush=True,
-        )
+    asyncio.run(run(args.sessions, args.rounds))
     return 0
 
 
