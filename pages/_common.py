@@ -24,6 +24,7 @@ from maskloc.data import DataError, DatasetFolder, load_dataset
 from maskloc.images import ImageError
 from maskloc.jobs import JobRegistry
 from maskloc.predict import Predictor
+from maskloc.uploads import UploadError, unpack_dataset_zip
 from maskloc.weights import WeightsUnavailable
 
 USER_ERRORS = (DataError, ImageError, CheckpointError, WeightsUnavailable)
@@ -109,6 +110,21 @@ def _use_bundled() -> None:
     st.session_state["data_root"] = str(default_data_root())
 
 
+def _unpack_upload() -> None:
+    """Unpack an uploaded dataset zip next to the runs and make it this session's dataset."""
+    upload = st.session_state.get("data_zip")
+    st.session_state.pop("data_zip_error", None)
+    if upload is None:
+        return
+    try:
+        root = unpack_dataset_zip(upload.getvalue(), runs_root() / "uploads", upload.name)
+    except UploadError as error:
+        st.session_state["data_zip_error"] = str(error)
+        return
+    st.session_state[DATA_KEY] = str(root)
+    st.session_state["data_root"] = str(root)
+
+
 def dataset_sidebar() -> Path:
     """Sidebar: which dataset folder this session works on."""
     if "data_root" not in st.session_state:
@@ -122,6 +138,15 @@ def dataset_sidebar() -> Path:
             "test_labels.csv (optional) and images/.",
         )
         st.button("Use the bundled dataset", key="data_bundled", on_click=_use_bundled)
+        st.file_uploader(
+            "…or upload a dataset zip",
+            type=["zip"],
+            key="data_zip",
+            on_change=_unpack_upload,
+            help="The competition layout zipped: train.csv, images/, optional test files.",
+        )
+        if "data_zip_error" in st.session_state:
+            st.error(f"Cannot use this zip: {st.session_state['data_zip_error']}")
     return data_root()
 
 

@@ -164,6 +164,27 @@ def test_explore_refuses_a_bad_folder_without_traceback(env, tmp_path):
     assert not at.exception and not at.error
 
 
+def test_explore_takes_an_uploaded_zip_and_refuses_a_bad_one(env):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in env.data.rglob("*"):
+            if path.is_file():
+                archive.write(path, f"class-data/{path.relative_to(env.data)}")
+    at = open_page("pages/explore.py")
+    at.file_uploader(key="data_zip").set_value(("class.zip", buffer.getvalue(), "application/zip"))
+    at.run()
+    assert not at.exception and not at.error
+    assert at.text_input(key="data_root").value.endswith("class-data")
+    assert str(env.runs / "uploads") in at.text_input(key="data_root").value
+    at.file_uploader(key="data_zip").set_value(("evil.zip", b"not a zip", "application/zip"))
+    at.run()
+    assert not at.exception
+    assert any("Cannot use this zip" in e and "not a zip file" in e for e in texts(at.error))
+
+
 # --- Augment -------------------------------------------------------------------------------------
 
 

@@ -192,3 +192,42 @@ def test_out_of_memory_fails_clearly_and_frees_the_slot(registry, tiny_dataset, 
     assert failed.state == "failed" and "out of memory" in failed.error
     assert "batch size" in RunFolder(first.run.path).status()["message"]
     assert second.snapshot().state == "finished"  # the queue moved on
+
+
+def test_a_training_process_killed_midway_leaves_an_interrupted_loadable_run(
+    tmp_path, tiny_dataset
+):
+    """kill -9 while training: history intact, the last best checkpoint loads, the app says so."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    from maskloc.checkpoint import load_model
+
+    run_dir = tmp_path / "runs" / "20260101-000000-own_cnn-a0.70"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "maskloc", "train", "--data", str(tiny_dataset),
+            "--out", str(run_dir), "--preset", "notebook", "--image-size", "48",
+            "--batch-size", "4", "--epochs", "500", "--patience", "500", "--device", "cpu",
+        ],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: len(RunFolder(run_dir).history()) >= 2 and (run_dir / "best.pt").exists(),
+            what="two evaluations and a checkpoint",
+        )
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history) >= 2 and all("mean_iou" in row for row in history)
+    model, meta = load_model(run_dir / "best.pt")
+    assert meta["class_names"] == ["mask", "no-mask"] and model.config.name == "own_cnn"
+    (snapshot,) = JobRegistry(tmp_path / "runs").runs()
+    assert snapshot.state == "interrupted"
+    assert len(snapshot.history) == len(history)

@@ -1,0 +1,62 @@
+"""Uploaded dataset zips, unpacked only if every entry stays inside the target folder and the
+whole stays within size limits (zip bombs declare small files that unpack huge)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+MAX_UNPACKED_BYTES = 500 * 1024**2
+MAX_ENTRIES = 20_000
+
+
+class UploadError(ValueError):
+    """An upload that cannot be used; the message says why."""
+
+
+def _dataset_root(folder: Path) -> Path:
+    """The folder holding train.csv: the zip's top level or its single top folder."""
+    if (folder / "train.csv").is_file():
+        return folder
+    children = [child for child in folder.iterdir() if not child.name.startswith(("__", "."))]
+    if len(children) == 1 and (children[0] / "train.csv").is_file():
+        return children[0]
+    raise UploadError("the zip holds no train.csv at its top level or in one top folder")
+
+
+def unpack_dataset_zip(data: bytes, into: Path, name: str = "upload.zip") -> Path:
+    """Unpack a dataset zip into a new folder under `into`; returns the dataset root inside it."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise UploadError(f"{name}: not a zip file")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ENTRIES:
+            raise UploadError(f"{name}: more than {MAX_ENTRIES:,} entries")
+        if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
+            raise UploadError(f"{name}: unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB")
+        for entry in entries:
+            path = PurePosixPath(entry.filename.replace("\\", "/"))
+            if path.is_absolute() or ".." in path.parts or ":" in entry.filename:
+                raise UploadError(f"{name}: entry {entry.filename!r} would land outside its folder")
+            if entry.external_attr >> 28 == 0o12:  # a symlink entry
+                raise UploadError(f"{name}: entry {entry.filename!r} is a symbolic link")
+        into.mkdir(parents=True, exist_ok=True)
+        target = Path(tempfile.mkdtemp(prefix="dataset-", dir=into))
+        try:
+            for entry in entries:
+                destination = (target / entry.filename).resolve()
+                if not destination.is_relative_to(target.resolve()):
+                    raise UploadError(f"{name}: entry {entry.filename!r} would land outside")
+                if entry.is_dir():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(entry) as source, destination.open("wb") as out:
+                    shutil.copyfileobj(source, out)
+            return _dataset_root(target)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
