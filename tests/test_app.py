@@ -289,6 +289,16 @@ def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
     assert sorted(at.multiselect(key="train_compare").value) == sorted(sweep["run"])
 
 
+def test_an_exception_in_the_worker_shows_on_the_page(env):
+    at = open_page("pages/train.py")
+    fill_small_run(at, epochs=1)
+    at.number_input(key="train_frozen_blocks").set_value(14)  # own_cnn has only 4 blocks
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    poll(at, lambda a: run_states(a) == ["failed"])
+    assert any("This run failed" in e and "cannot freeze" in e for e in texts(at.error))
+
+
 def test_train_refuses_pretrained_own_cnn(env):
     at = open_page("pages/train.py")
     at.selectbox(key="train_model").set_value("own_cnn")
