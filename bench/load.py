@@ -13,31 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 
 
 def rss_mb(pid: int) -> float:
@@ -45,29 +30,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def start_server(runs: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "MASKLOC_RUNS": runs, "NO_ALBUMENTATIONS_UPDATE": "1"}
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-            "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--browser.gatherUsageStats", "false",
-        ],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(120):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("streamlit did not start")
 
 
 async def webcam_session(browser, url: str) -> float:
@@ -120,10 +82,12 @@ async def run(sessions: int, rounds: int) -> None:
     from playwright.async_api import async_playwright
 
     with tempfile.TemporaryDirectory() as runs:
-        server, url = start_server(runs)
+        server, url = start_app(runs)
         try:
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                browser = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+                )
                 await one_round(browser, url, 2)  # warm-up: first script runs, model load
                 print(
                     f"{sessions} concurrent sessions (half Webcam, half Predict), {rounds} rounds"
@@ -150,8 +114,7 @@ async def run(sessions: int, rounds: int) -> None:
                     )
                 await browser.close()
         finally:
-            server.terminate()
-            server.wait(timeout=20)
+            stop_app(server)
 
 
 def main(argv: list[str] | None = None) -> int:
