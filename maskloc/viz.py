@@ -339,31 +339,20 @@ def box_figure(frame: pd.DataFrame) -> go.Figure:
         part = geometry[geometry["class"] == name]
         color = CLASS_COLORS.get(name)
         marker = {"color": color, "opacity": 0.6, "size": 6}
-        fig.add_trace(
-            go.Scatter(
-                x=part["cx"],
-                y=part["cy"],
-                mode="markers",
-                name=name,
-                marker=marker,
-                legendgroup=name,
-            ),
-            row=1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=part["w"],
-                y=part["h"],
-                mode="markers",
-                name=name,
-                marker=marker,
-                legendgroup=name,
-                showlegend=False,
-            ),
-            row=1,
-            col=2,
-        )
+        for col, (x, y) in enumerate((("cx", "cy"), ("w", "h")), start=1):
+            fig.add_trace(
+                go.Scatter(
+                    x=part[x],
+                    y=part[y],
+                    mode="markers",
+                    name=name,
+                    marker=marker,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(range=[0, 1], title_text="centre x", row=1, col=1)
     fig.update_yaxes(range=[1, 0], title_text="centre y", row=1, col=1)
     fig.update_xaxes(range=[0, 1], title_text="width", row=1, col=2)
