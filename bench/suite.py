@@ -23,7 +23,7 @@ from maskloc.config import DEFAULT_CHECKPOINT, DEFAULT_DATA, RunConfig, preset
 from maskloc.data import IMAGE_CACHE, LocalizationDataset, load_dataset
 from maskloc.engine import Trainer, to_float_images
 from maskloc.predict import Predictor
-from maskloc.runs import prepare_data, train_run
+from maskloc.runs import build_trainer, prepare_data, train_run
 from maskloc.stem_cache import forget_all
 from maskloc.transforms import train_transform
 from maskloc.viz import draw_boxes, predicted_box
@@ -76,7 +76,6 @@ def bench_data_pipeline(image_size: int = 224) -> None:
     config = preset("classroom")
     data = prepare_data(config.data)
     forget_all()
-    from maskloc.runs import build_trainer
 
     trainer: Trainer = build_trainer(config, data)
     start = time.perf_counter()
@@ -232,7 +231,6 @@ def bench_gpu(tmp: str) -> None:
     config = preset("full")
     config.train.epochs = 40
     data = prepare_data(config.data)
-    from maskloc.runs import build_trainer
 
     trainer = build_trainer(config, data)
     images = torch.randint(0, 255, (256, 3, 224, 224), dtype=torch.uint8)
@@ -256,7 +254,6 @@ def bench_gpu(tmp: str) -> None:
 def _cpu_train_rate() -> float:
     config = preset("full")
     config.train.device = "cpu"
-    from maskloc.runs import build_trainer
 
     trainer = build_trainer(config, prepare_data(config.data))
     images = torch.randint(0, 255, (32, 3, 224, 224), dtype=torch.uint8)
