@@ -252,6 +252,31 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_ensemble(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "ensemble",
+        help="combine trained checkpoints into one that averages their answers",
+        description="Members must share classes, input size and validation split; the result "
+        "stores float16 weights and its own validation metrics.",
+    )
+    p.add_argument("members", nargs="+", help="member checkpoints (two or more)")
+    p.add_argument("--out", required=True, help="ensemble checkpoint to write")
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="dataset for the validation score")
+    p.set_defaults(handler=_ensemble)
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from .checkpoint import atomic_write_bytes, checkpoint_bytes, ensemble_payload
+    from .predict import Predictor, evaluate
+
+    payload = ensemble_payload(args.members)
+    metrics, _ = evaluate(Predictor(checkpoint_bytes(payload)), args.data, "val")
+    payload["metrics"] = metrics
+    atomic_write_bytes(Path(args.out), checkpoint_bytes(payload))
+    print(f"wrote {args.out}: {payload['model_config']['name']}, validation {json.dumps(metrics)}")
+    return 0
+
+
 def _add_predict(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("predict", help="predict test.csv and write a submission CSV")
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
@@ -391,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (
         _add_train,
         _add_evaluate,
+        _add_ensemble,
         _add_predict,
         _add_build_dataset,
         _add_zoom_out,

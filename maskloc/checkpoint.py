@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from .config import ModelConfig
+from .ensemble import EnsembleModel
 from .models import LocalizationModel
 
 FORMAT = "maskloc-checkpoint/1"
@@ -56,20 +57,30 @@ def save_checkpoint(
 ) -> None:
     """State dict plus everything needed to rebuild and use the model without the run folder."""
     payload = {
-        "format": FORMAT,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "model_config": asdict(model.config),
+        **model_entry(model),
         "class_names": list(class_names),
         "image_size": int(image_size),
-        "mean": model.mean.flatten().tolist(),
-        "std": model.std.flatten().tolist(),
         "metrics": _plain(metrics or {}),
         "run_config": _plain(run_config or {}),
         **_plain(extra),
     }
+    atomic_write_bytes(Path(path), checkpoint_bytes(payload))
+
+
+def model_entry(model: LocalizationModel) -> dict[str, Any]:
+    """What rebuilds one network: its config, normalisation and weights."""
+    return {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model_config": asdict(model.config),
+        "mean": model.mean.flatten().tolist(),
+        "std": model.std.flatten().tolist(),
+    }
+
+
+def checkpoint_bytes(payload: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    torch.save({"format": FORMAT, **payload}, buffer)
+    return buffer.getvalue()
 
 
 def _plain(value: Any) -> Any:
@@ -98,18 +109,72 @@ def read_checkpoint(source: str | Path | bytes) -> dict[str, Any]:
     return payload
 
 
-def load_model(source: str | Path | bytes) -> tuple[LocalizationModel, dict[str, Any]]:
-    """Rebuild the model from a checkpoint (eval mode, on CPU) and return it with its metadata."""
+SPLIT_SETTINGS = ("image_size", "val_fraction", "split_seed")
+
+
+def ensemble_payload(sources: list[str | Path]) -> dict[str, Any]:
+    """One ensemble checkpoint's content from member checkpoints that share classes, input size
+    and validation split. Weights are stored as float16 (half the file, same answers to ~1e-3)."""
+    if len(sources) < 2:
+        raise CheckpointError("an ensemble needs at least two checkpoints")
+    payloads = [read_checkpoint(source) for source in sources]
+    first, first_data = payloads[0], payloads[0].get("run_config", {}).get("data", {})
+    for source, payload in zip(sources, payloads, strict=True):
+        if "members" in payload:
+            raise CheckpointError(f"{source}: is an ensemble already; list its members instead")
+        data = payload.get("run_config", {}).get("data", {})
+        for key, mine, theirs in (
+            ("class_names", payload["class_names"], first["class_names"]),
+            *((key, data.get(key), first_data.get(key)) for key in SPLIT_SETTINGS),
+        ):
+            if mine != theirs:
+                raise CheckpointError(
+                    f"{source}: {key} {mine!r} differs from {sources[0]}'s {theirs!r}; members "
+                    "must share classes, input size and validation split"
+                )
+    members = [
+        {
+            "state_dict": {
+                k: v.half() if v.is_floating_point() else v
+                for k, v in payload["state_dict"].items()
+            },
+            **{key: payload[key] for key in ("model_config", "mean", "std")},
+        }
+        for payload in payloads
+    ]
+    return {
+        "members": members,
+        "model_config": {"name": " + ".join(m["model_config"]["name"] for m in members)},
+        "class_names": first["class_names"],
+        "image_size": first["image_size"],
+        "metrics": {},
+        "run_config": first.get("run_config", {}),
+        "member_run_configs": [payload.get("run_config", {}) for payload in payloads],
+        "member_files": [Path(source).name for source in sources],
+    }
+
+
+def _build(entry: dict[str, Any], class_count: int) -> LocalizationModel:
+    config = ModelConfig(**{**entry["model_config"], "pretrained": False})
+    if config.num_classes != class_count:
+        raise ValueError(f"{config.num_classes} class outputs but {class_count} class names")
+    model = LocalizationModel(config, tuple(entry["mean"]), tuple(entry["std"]))
+    model.load_state_dict(entry["state_dict"], strict=True)
+    return model
+
+
+def load_model(
+    source: str | Path | bytes,
+) -> tuple[LocalizationModel | EnsembleModel, dict[str, Any]]:
+    """Rebuild the model (or ensemble) from a checkpoint, in eval mode on CPU, with its metadata."""
     payload = read_checkpoint(source)
     name = str(source) if not isinstance(source, bytes) else "uploaded checkpoint"
     try:
-        config = ModelConfig(**{**payload["model_config"], "pretrained": False})
-        if config.num_classes != len(payload["class_names"]):
-            raise ValueError(
-                f"{config.num_classes} class outputs but {len(payload['class_names'])} class names"
-            )
-        model = LocalizationModel(config, tuple(payload["mean"]), tuple(payload["std"]))
-        model.load_state_dict(payload["state_dict"], strict=True)
+        classes = len(payload["class_names"])
+        if "members" in payload:
+            model = EnsembleModel([_build(entry, classes) for entry in payload["members"]])
+        else:
+            model = _build(payload, classes)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{name}: does not fit its architecture ({error})") from error
     return model.eval(), payload

@@ -92,23 +92,25 @@ def settings_form(root: str) -> None:
         pretrained = a.checkbox(
             "ImageNet-pretrained backbone",
             key="train_pretrained",
-            help="Only where the weights are on this machine (MobileNetV2 ships offline; "
-            "ResNet50 needs torchvision's cache). own_cnn has none.",
+            help="Only where the weights are on this machine (MobileNetV2 and EfficientNet-Lite0 "
+            "ship offline; ResNet50 needs torchvision's cache). own_cnn has none.",
         )
         image_size = a.select_slider("Image size (px)", SIZES, key="train_image_size")
         box_head = a.selectbox(
             "Box head",
             BOX_HEADS,
             key="train_box_head",
-            help="spatial: reads the feature map where the face is; gap: the notebook's "
-            "globally pooled features",
+            help="spatial: reads the feature map where the face is; fused: the same on a grid "
+            "twice as fine (MobileNetV2 / EfficientNet-Lite0); gap: the notebook's globally "
+            "pooled features",
         )
         frozen_blocks = a.number_input(
             "Frozen backbone blocks",
             0,
             18,
             key="train_frozen_blocks",
-            help="The first N blocks keep their ImageNet weights (MobileNetV2 has 19).",
+            help="The first N blocks keep their ImageNet weights (MobileNetV2 has 19, "
+            "EfficientNet-Lite0 18).",
         )
         cache_stem = a.checkbox(
             "Cache the frozen blocks' features (fast)",

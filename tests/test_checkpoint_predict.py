@@ -10,8 +10,17 @@ import pytest
 import torch
 from PIL import Image
 
-from maskloc.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from maskloc.checkpoint import (
+    CheckpointError,
+    atomic_write_bytes,
+    checkpoint_bytes,
+    ensemble_payload,
+    load_model,
+    read_checkpoint,
+    save_checkpoint,
+)
 from maskloc.config import ModelConfig
+from maskloc.ensemble import EnsembleModel
 from maskloc.models import LocalizationModel
 from maskloc.predict import Predictor, pixel_boxes
 
@@ -113,3 +122,56 @@ def test_predictor_returns_pixel_box_of_the_original_image(checkpoint):
         assert prediction.class_name in ("mask", "no-mask")
         assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
         assert prediction.confidence == max(prediction.probabilities.values())
+
+
+def _member(tmp_path, name, seed, classes=("mask", "no-mask"), split_seed=42):
+    torch.manual_seed(seed)
+    model = LocalizationModel(ModelConfig("own_cnn", pretrained=False)).eval()
+    run_config = {"data": {"image_size": 48, "val_fraction": 0.25, "split_seed": split_seed}}
+    path = tmp_path / name
+    save_checkpoint(path, model, list(classes), 48, run_config=run_config)
+    return path, model
+
+
+def test_ensemble_checkpoint_averages_its_members(tmp_path):
+    (a, model_a), (b, model_b) = _member(tmp_path, "a.pt", 0), _member(tmp_path, "b.pt", 1)
+    path = tmp_path / "ensemble.pt"
+    atomic_write_bytes(path, checkpoint_bytes(ensemble_payload([a, b])))
+    ensemble, meta = load_model(path)
+    assert isinstance(ensemble, EnsembleModel) and len(ensemble.members) == 2
+    assert meta["model_config"]["name"] == "own_cnn + own_cnn"
+    x = torch.rand(3, 3, 48, 48)
+    with torch.no_grad():
+        out, first, second = ensemble(x), model_a(x), model_b(x)
+    assert not torch.allclose(first["boxes"], second["boxes"], atol=1e-3)
+    for key in ("boxes", "logits"):
+        assert torch.allclose(out[key], (first[key] + second[key]) / 2, atol=2e-3)  # float16
+    prediction = Predictor(path, device="cpu").predict(np.zeros((60, 40, 3), np.uint8))
+    assert prediction.class_name in ("mask", "no-mask")
+    # float16 storage: the file is about half of the two members together
+    assert path.stat().st_size < 0.6 * (a.stat().st_size + b.stat().st_size)
+
+
+@pytest.mark.parametrize(
+    ("other", "message"),
+    [
+        ({"classes": ("mask", "other")}, "class_names"),
+        ({"split_seed": 7}, "split_seed 7 differs"),
+    ],
+)
+def test_ensemble_members_must_share_classes_and_split(tmp_path, other, message):
+    a, _ = _member(tmp_path, "a.pt", 0)
+    b, _ = _member(tmp_path, "b.pt", 1, **other)
+    with pytest.raises(CheckpointError, match=rf"b\.pt: {message}"):
+        ensemble_payload([a, b])
+
+
+def test_ensemble_refuses_one_member_and_nesting(tmp_path):
+    a, _ = _member(tmp_path, "a.pt", 0)
+    b, _ = _member(tmp_path, "b.pt", 1)
+    with pytest.raises(CheckpointError, match="at least two"):
+        ensemble_payload([a])
+    nested = tmp_path / "ab.pt"
+    atomic_write_bytes(nested, checkpoint_bytes(ensemble_payload([a, b])))
+    with pytest.raises(CheckpointError, match=r"ab\.pt: is an ensemble already"):
+        ensemble_payload([nested, a])

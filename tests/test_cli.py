@@ -61,6 +61,42 @@ def test_train_writes_run_folder(trained):
     assert 0 <= summary["mean_iou"] <= 1 and summary["n"] > 0
 
 
+def test_ensemble_of_two_runs_is_scored_and_usable(trained, tmp_path):
+    root, run, _ = trained
+    out = tmp_path / "ensemble.pt"
+    done = _cli(
+        "ensemble",
+        str(run / "best.pt"),
+        str(run / "best.pt"),
+        "--out",
+        str(out),
+        "--data",
+        str(root),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "own_cnn + own_cnn" in done.stdout
+    scored = _cli(
+        "evaluate", "--checkpoint", str(out), "--data", str(root), "--split", "val", "--json"
+    )
+    assert scored.returncode == 0, scored.stderr
+    alone = _cli(
+        "evaluate",
+        "--checkpoint",
+        str(run / "best.pt"),
+        "--data",
+        str(root),
+        "--split",
+        "val",
+        "--json",
+    )
+    # two copies of one model answer like the model (up to float16 storage)
+    assert json.loads(scored.stdout)["mean_iou"] == pytest.approx(
+        json.loads(alone.stdout)["mean_iou"], abs=2e-3
+    )
+    refused = _cli("ensemble", str(run / "best.pt"), "--out", str(tmp_path / "one.pt"))
+    assert refused.returncode == 2 and "at least two" in refused.stderr
+
+
 @pytest.mark.parametrize("split", ["val", "test", "all"])
 def test_evaluate_json_for_each_split(trained, split):
     root, run, summary = trained
