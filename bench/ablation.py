@@ -31,14 +31,19 @@ def _set(section: str, **values: object) -> Change:
 ROWS: dict[str, list[Change]] = {
     "base": [],
     "box head: global pooling (notebook)": [_set("model", box_head="gap")],
+    "box head: fused (stride-16 + stride-32 maps)": [_set("model", box_head="fused")],
     "box format: corners (xyxy) with sigmoid": [_set("model", box_format="xyxy")],
     "box loss: MSE (notebook)": [_set("train", box_loss="mse")],
     "box loss: L1": [_set("train", box_loss="l1")],
     "box loss: GIoU": [_set("train", box_loss="giou")],
+    "box loss: DIoU": [_set("train", box_loss="diou")],
     "box loss: CIoU": [_set("train", box_loss="ciou")],
     "alpha 0.4": [_set("train", alpha=0.4)],
     "alpha 0.9": [_set("train", alpha=0.9)],
     "class weighting: none": [_set("train", class_weighting="none")],
+    "class balance: balanced sampler instead of weights": [
+        _set("train", class_weighting="sampler")
+    ],
     "augmentation: flip only": [_set("data", augment="flip")],
     "augmentation: zoom_out": [_set("data", augment="zoom_out")],
 }
