@@ -181,7 +181,7 @@ def _spatial_box_head(
 
 class _FusedBoxHead(nn.Module):
     """The spatial head on a finer map: the stride-32 features upsampled onto the stride-16 ones
-    (one FPN step), so the box is read from a grid twice as fine."""
+    (one FPN step), read on a 10x10 grid instead of 7x7."""
 
     def __init__(
         self,
@@ -213,7 +213,8 @@ class _FusedBoxHead(nn.Module):
 
 class LocalizationModel(nn.Module):
     """Shared trunk (a feature map), a pooled class head and a deeper box head that is pooled
-    like the notebook's ("gap") or keeps a coarse spatial grid ("spatial").
+    like the notebook's ("gap"), keeps a coarse spatial grid ("spatial") or a finer one that also
+    sees the stride-16 map ("fused").
     Boxes come out as normalised xyxy."""
 
     def __init__(
@@ -244,9 +245,14 @@ class LocalizationModel(nn.Module):
                 or config.freeze_backbone
                 or config.frozen_blocks > spec.fine_tap
             ):
+                able = [
+                    f"{n} (at most {b.fine_tap} frozen blocks)"
+                    for n, b in BACKBONES.items()
+                    if b.fine_tap is not None
+                ]
                 raise ValueError(
-                    f"box head 'fused' needs {config.name}'s stride-16 map: it supports "
-                    f"mobilenet_v2 with at most {spec.fine_tap or 0} frozen blocks"
+                    f"box head 'fused' needs {config.name}'s stride-16 map trainable; "
+                    f"models that have one: {', '.join(able)}"
                 )
             self.box_head = _FusedBoxHead(
                 width, spec.fine_dim, spec.box_hidden, dropout, batchnorm, FUSED_GRID
