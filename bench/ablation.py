@@ -41,8 +41,11 @@ ROWS: dict[str, list[Change]] = {
     "alpha 0.4": [_set("train", alpha=0.4)],
     "alpha 0.9": [_set("train", alpha=0.9)],
     "class weighting: none": [_set("train", class_weighting="none")],
-    "class balance: balanced sampler instead of weights": [
-        _set("train", class_weighting="sampler")
+    # the sampler draws from the image list, which cached stem features replace: compare both
+    # without the cache
+    "no feature cache (reference for the sampler row)": [_set("train", cache_stem=False)],
+    "class balance: balanced sampler instead of weights, no feature cache": [
+        _set("train", class_weighting="sampler", cache_stem=False)
     ],
     "augmentation: flip only": [_set("data", augment="flip")],
     "augmentation: zoom_out": [_set("data", augment="zoom_out")],
