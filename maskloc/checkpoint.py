@@ -118,15 +118,14 @@ def ensemble_payload(sources: list[str | Path]) -> dict[str, Any]:
     if len(sources) < 2:
         raise CheckpointError("an ensemble needs at least two checkpoints")
     payloads = [read_checkpoint(source) for source in sources]
-    for source, payload in zip(sources, payloads, strict=True):
-        missing = {"class_names", "image_size", "state_dict", "model_config", "mean", "std"}
-        missing -= payload.keys()
-        if missing and "members" not in payload:
-            raise CheckpointError(f"{source}: not a complete checkpoint (no {sorted(missing)})")
     first, first_data = payloads[0], payloads[0].get("run_config", {}).get("data", {})
     for source, payload in zip(sources, payloads, strict=True):
         if "members" in payload:
             raise CheckpointError(f"{source}: is an ensemble already; list its members instead")
+        missing = {"class_names", "image_size", "state_dict", "model_config", "mean", "std"}
+        missing -= payload.keys()
+        if missing:
+            raise CheckpointError(f"{source}: not a complete checkpoint (no {sorted(missing)})")
         data = payload.get("run_config", {}).get("data", {})
         for key, mine, theirs in (
             ("class_names", payload["class_names"], first["class_names"]),
