@@ -56,7 +56,7 @@ def env(tmp_path, monkeypatch, checkpoint) -> Env:
     monkeypatch.setenv("MASKLOC_CHECKPOINT", str(environment.checkpoint))
     clear_caches()
     yield environment
-    from pages._common import _registry
+    from app_pages._common import _registry
 
     jobs = _registry(str(environment.runs.resolve()))
     jobs.stop_all()
@@ -119,7 +119,10 @@ def test_pages_say_clearly_when_there_is_no_model(env, monkeypatch, tmp_path):
     monkeypatch.setenv("MASKLOC_CHECKPOINT", str(tmp_path / "missing.pt"))
     at = open_page()
     assert any("No trained model yet" in w for w in texts(at.warning))
-    for page, key in (("pages/predict.py", "predict_model"), ("pages/webcam.py", "webcam_model")):
+    for page, key in (
+        ("app_pages/predict.py", "predict_model"),
+        ("app_pages/webcam.py", "webcam_model"),
+    ):
         at.switch_page(page).run()
         assert not at.exception
         assert any("No trained model yet" in w for w in texts(at.warning))
@@ -131,7 +134,7 @@ def test_pages_say_clearly_when_there_is_no_model(env, monkeypatch, tmp_path):
 
 
 def test_explore_shows_table_charts_grid_and_filters(env):
-    at = open_page("pages/explore.py")
+    at = open_page("app_pages/explore.py")
     assert [m.value for m in at.metric][:4] == ["24", "6", "2", "0"]
     assert len(at.get("plotly_chart")) == 3
     assert len(at.image[0].captions) == 24
@@ -147,7 +150,7 @@ def test_explore_lists_refused_rows_with_reasons(env):
         handle.write("img_000.jpg,50,10,20,40,mask,x\n")  # duplicate name
         handle.write("missing.jpg,1,1,5,5,mask,y\n")
         handle.write("img_002.jpg,30,10,20,40,mask,z\n")  # duplicate again
-    at = open_page("pages/explore.py")
+    at = open_page("app_pages/explore.py")
     problems = frame_with(at, "reason")
     assert problems is not None and len(problems) == 3
     assert set(problems["field"]) == {"filename"}
@@ -156,7 +159,7 @@ def test_explore_lists_refused_rows_with_reasons(env):
 
 
 def test_explore_refuses_a_bad_folder_without_traceback(env, tmp_path):
-    at = open_page("pages/explore.py")
+    at = open_page("app_pages/explore.py")
     at.text_input(key="data_root").set_value(str(tmp_path / "nowhere")).run()
     assert not at.exception
     assert any("dataset folder not found" in e for e in texts(at.error))
@@ -173,7 +176,7 @@ def test_explore_takes_an_uploaded_zip_and_refuses_a_bad_one(env):
         for path in env.data.rglob("*"):
             if path.is_file():
                 archive.write(path, f"class-data/{path.relative_to(env.data)}")
-    at = open_page("pages/explore.py")
+    at = open_page("app_pages/explore.py")
     at.file_uploader(key="data_zip").set_value(("class.zip", buffer.getvalue(), "application/zip"))
     at.run()
     assert not at.exception and not at.error
@@ -189,7 +192,7 @@ def test_explore_takes_an_uploaded_zip_and_refuses_a_bad_one(env):
 
 
 def test_augment_shows_versions_warns_on_rotation_and_exports(env):
-    at = open_page("pages/augment.py")
+    at = open_page("app_pages/augment.py")
     assert len(at.image) == 5  # the original and four versions
     at.multiselect(key="augment_transforms").set_value(["Rotate"])
     at.toggle(key="augment_force").set_value(True)
@@ -221,7 +224,7 @@ def fill_small_run(at: AppTest, epochs: int, batch_size: int = 8) -> None:
 
 
 def test_train_form_starts_on_the_classroom_preset_and_presets_fill_it(env):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert at.selectbox(key="train_preset").value == "classroom"
     assert at.checkbox(key="train_cache_stem").value is True
     assert at.number_input(key="train_frozen_blocks").value == 14
@@ -240,7 +243,7 @@ def run_states(at: AppTest) -> list[str]:
 
 
 def test_train_runs_in_background_with_live_metrics_and_stop(env):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert any("Nothing is training" in i for i in texts(at.info))
     fill_small_run(at, epochs=3)
     at.button(key="train_start").click().run()
@@ -267,13 +270,13 @@ def test_train_runs_in_background_with_live_metrics_and_stop(env):
     assert any("Nothing is training" in i for i in texts(at.info))
 
     # the active model is what Predict offers first
-    at.switch_page("pages/predict.py").run()
+    at.switch_page("app_pages/predict.py").run()
     assert not at.exception
     assert at.selectbox(key="predict_model").value.startswith("Active model")
 
 
 def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     fill_small_run(at, epochs=1)
     at.multiselect(key="train_sweep_alphas").set_value([0.1, 0.85])
     at.button(key="train_sweep").click().run()
@@ -290,7 +293,7 @@ def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
 
 
 def test_an_exception_in_the_worker_shows_on_the_page(env):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     fill_small_run(at, epochs=1)
     at.number_input(key="train_frozen_blocks").set_value(14)  # own_cnn has only 4 blocks
     at.button(key="train_start").click().run()
@@ -300,7 +303,7 @@ def test_an_exception_in_the_worker_shows_on_the_page(env):
 
 
 def test_train_refuses_pretrained_own_cnn(env):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.selectbox(key="train_model").set_value("own_cnn")
     at.checkbox(key="train_pretrained").set_value(True)
     at.button(key="train_start").click().run()
@@ -313,7 +316,7 @@ def test_train_refuses_pretrained_own_cnn(env):
 
 
 def test_predict_scores_a_split_and_draws_the_grid(env):
-    at = open_page("pages/predict.py")
+    at = open_page("app_pages/predict.py")
     metrics = {m.label: m.value for m in at.metric}
     assert {"images", "mean IoU", "accuracy", "balanced accuracy"} <= set(metrics)
     n = int(metrics["images"])
@@ -333,7 +336,7 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
 
 
 def test_predict_writes_a_submission(env):
-    at = open_page("pages/predict.py")
+    at = open_page("app_pages/predict.py")
     at.button(key="predict_submit").click().run()
     assert not at.exception
     columns = ["filename", "class", "xmin", "ymin", "xmax", "ymax"]
@@ -344,7 +347,7 @@ def test_predict_writes_a_submission(env):
 
 
 def test_predict_one_uploaded_image_and_refuses_garbage(env):
-    at = open_page("pages/predict.py")
+    at = open_page("app_pages/predict.py")
     at.file_uploader(key="predict_upload").set_value(("face.jpg", jpeg(), "image/jpeg")).run()
     assert not at.exception
     assert any(m.startswith("### ") and "%" in m for m in texts(at.markdown))
@@ -356,7 +359,7 @@ def test_predict_one_uploaded_image_and_refuses_garbage(env):
 
 def test_predict_with_an_uploaded_checkpoint(env, monkeypatch, tmp_path):
     monkeypatch.setenv("MASKLOC_CHECKPOINT", str(tmp_path / "missing.pt"))
-    at = open_page("pages/predict.py")
+    at = open_page("app_pages/predict.py")
     uploader = at.file_uploader(key="predict_model_upload_file")
     uploader.set_value(("broken.pt", b"nope", "application/octet-stream")).run()
     assert not at.exception
@@ -374,7 +377,7 @@ def test_predict_with_an_uploaded_checkpoint(env, monkeypatch, tmp_path):
 
 
 def test_webcam_snapshot_gets_a_drawn_prediction(env):
-    at = open_page("pages/webcam.py")
+    at = open_page("app_pages/webcam.py")
     assert any("Take a snapshot" in i for i in texts(at.info))
     at.camera_input(key="webcam_camera").set_value(("shot.jpg", jpeg(160, 120), "image/jpeg"))
     at.run()
@@ -398,7 +401,7 @@ def test_train_lists_runs_from_disk_and_deletes_one(env, checkpoint):
     stale.write_status("running", "epoch 2")
     done = env.runs / "20260102-000000-own_cnn-a0.70"
     shutil.copytree(checkpoint.parent, done)
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert sorted(run_states(at)) == ["finished", "interrupted"]
     at.selectbox(key="train_run_pick").set_value(stale.name).run()
     assert any("no live job" in m for m in texts(at.markdown))

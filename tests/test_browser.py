@@ -95,6 +95,29 @@ def test_page_opens_without_error(page, app_url, path, heading, ready):
     page.screenshot(path=str(SHOTS / f"{path or 'home'}.png"))
 
 
+def test_a_deep_link_as_the_first_request_gets_the_real_navigation(tmp_path):
+    """A bookmark opened right after a restart must show the app's own navigation and titles,
+    not Streamlit's automatic page discovery (which would list helper modules as pages)."""
+    from playwright.sync_api import sync_playwright
+
+    from app_pages._site import PAGES
+
+    server, url = start_app(tmp_path)  # a fresh server: no session has run st.navigation yet
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            tab = browser.new_page()
+            tab.set_default_timeout(60_000)
+            _open(tab, f"{url}/webcam", "Webcam")
+            nav = tab.locator('[data-testid="stSidebarNav"] a')
+            nav.first.wait_for()
+            assert [t.strip() for t in nav.all_inner_texts()] == [p.title for p in PAGES]
+            assert tab.title() == "Webcam"
+            browser.close()
+    finally:
+        stop_app(server)
+
+
 def test_training_run_streams_a_growing_chart(page, app_url):
     _open(page, f"{app_url}/train", "Train")
     page.get_by_role("button", name="Start training").click()

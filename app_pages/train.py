@@ -6,6 +6,7 @@ import json
 
 import streamlit as st
 
+from app_pages._common import dataset_sidebar, fmt_seconds, registry
 from maskloc import viz
 from maskloc.config import (
     BOX_HEADS,
@@ -20,7 +21,6 @@ from maskloc.jobs import RunSnapshot, runs_table, sweep_table
 from maskloc.models import BACKBONES
 from maskloc.transforms import PRESETS
 from maskloc.weights import pretrained_available
-from pages._common import dataset_sidebar, fmt_seconds, registry
 
 POLL_SECONDS = 2.0
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]

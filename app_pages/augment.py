@@ -6,11 +6,11 @@ import random
 
 import streamlit as st
 
+from app_pages._common import dataset_or_stop
 from maskloc import viz
 from maskloc.augment import augment_sample, describe_applied, export_augmented
 from maskloc.images import ImageError, read_rgb
 from maskloc.transforms import CATALOGUE, NOTEBOOK_AUGMENTATIONS, Param, TransformSpec
-from pages._common import dataset_or_stop
 
 COLUMNS = 5
 

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages._common import dataset_or_stop
 from maskloc import viz
 from maskloc.images import ImageError, read_rgb
-from pages._common import dataset_or_stop
 
 PER_PAGE = 24
 HIDDEN_COLUMNS = ["path", "row"]

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
 from maskloc import viz
 from maskloc.images import read_rgb
-from pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
 
 st.title("Webcam")
 st.markdown(

@@ -4,11 +4,7 @@ competition's submission.csv, or try one uploaded image."""
 import pandas as pd
 import streamlit as st
 
-from maskloc import viz
-from maskloc.data import DatasetFolder
-from maskloc.images import ImageError, read_rgb
-from maskloc.predict import SPLITS, Prediction, evaluate, predict_submission
-from pages._common import (
+from app_pages._common import (
     IMAGE_TYPES,
     USER_ERRORS,
     ModelChoice,
@@ -18,6 +14,10 @@ from pages._common import (
     model_chooser,
     predictor_for,
 )
+from maskloc import viz
+from maskloc.data import DatasetFolder
+from maskloc.images import ImageError, read_rgb
+from maskloc.predict import SPLITS, Prediction, evaluate, predict_submission
 
 PER_PAGE = 12
 SORTS = {

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._common import (
+from app_pages._common import (
     USER_ERRORS,
     ModelChoice,
     bundled_checkpoint,
@@ -14,6 +14,7 @@ from pages._common import (
     predictor_for,
     registry,
 )
+from app_pages._site import PAGES
 
 st.title("maskloc: mask or no mask, and where is the face?")
 st.markdown(
@@ -70,39 +71,7 @@ with hw_col:
 
 st.divider()
 st.subheader("Pages")
-links = (
-    (
-        "pages/explore.py",
-        "Explore",
-        ":material/table_view:",
-        "the table, class counts, box statistics, an image grid, invalid rows",
-    ),
-    (
-        "pages/augment.py",
-        "Augment",
-        ":material/auto_fix_high:",
-        "try albumentations transforms, see the boxes move (and loosen), export augmented copies",
-    ),
-    (
-        "pages/train.py",
-        "Train",
-        ":material/model_training:",
-        "train in the background, live curves, compare runs, alpha sweeps",
-    ),
-    (
-        "pages/predict.py",
-        "Predict",
-        ":material/center_focus_strong:",
-        "errors worst first, confusion matrix, submission.csv, one uploaded image",
-    ),
-    (
-        "pages/webcam.py",
-        "Webcam",
-        ":material/photo_camera:",
-        "a snapshot: face box, class and confidence",
-    ),
-)
-for page, label, icon, what in links:
+for page in PAGES[1:]:
     left, right = st.columns([1, 4])
-    left.page_link(page, label=label, icon=icon)
-    right.markdown(what)
+    left.page_link(page.path, label=page.title, icon=page.icon)
+    right.markdown(page.what)
