@@ -124,10 +124,11 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], path: Path) ->
         )
 
 
-def _check_row(
-    row: pd.Series, images_dir: Path, with_boxes: bool, classes: Sequence[str] | None
+def check_row(
+    row: pd.Series | dict, images_dir: Path, with_boxes: bool, classes: Sequence[str] | None
 ) -> tuple[dict, tuple[str, str] | None]:
-    """Parsed fields of one row, or (field, reason) for the first thing wrong with it."""
+    """Parsed fields of one row (a Series or dict), or (field, reason) for the first thing wrong
+    with it. Imports reuse it so every box is held to the same rules as a train.csv row."""
     try:
         path = safe_image_path(images_dir, row["filename"])
     except ValueError as error:
@@ -194,7 +195,7 @@ def read_table(
                 )
             )
             continue
-        parsed, problem = _check_row(row, images_dir, with_boxes, classes)
+        parsed, problem = check_row(row, images_dir, with_boxes, classes)
         if problem is not None:
             problems.append(RowProblem(csv_path.name, line, *problem))
             continue

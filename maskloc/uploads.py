@@ -29,6 +29,17 @@ def _dataset_root(folder: Path) -> Path:
 
 def unpack_dataset_zip(data: bytes, into: Path, name: str = "upload.zip") -> Path:
     """Unpack a dataset zip into a new folder under `into`; returns the dataset root inside it."""
+    target = unpack_zip(data, into, name)
+    try:
+        return _dataset_root(target)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+
+
+def unpack_zip(data: bytes, into: Path, name: str = "upload.zip") -> Path:
+    """Unpack any zip into a new folder under `into` (returned), refusing entries that would
+    land outside it, symbolic links and archives over the size caps."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise UploadError(f"{name}: not a zip file")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -56,7 +67,7 @@ def unpack_dataset_zip(data: bytes, into: Path, name: str = "upload.zip") -> Pat
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(entry) as source, destination.open("wb") as out:
                     shutil.copyfileobj(source, out)
-            return _dataset_root(target)
+            return target
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise

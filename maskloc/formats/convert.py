@@ -1,0 +1,232 @@
+"""Import VOC / COCO / YOLO (folder or zip) into the competition layout, and export back.
+
+An import keeps exactly one box per picture: pictures with none or several are refused and named
+in the report (`multi_box="largest"` keeps the largest instead). Each kept box is checked by the
+same rules as a train.csv row (`maskloc.data.check_row`). The new dataset is built in a hidden
+folder beside `out` and renamed into place at the end: a failed import leaves nothing half-made.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+
+from ..archives import zip_folder
+from ..checkpoint import atomic_write_bytes
+from ..data import check_row, load_dataset
+from ..uploads import unpack_zip
+from . import coco, voc, yolo
+from .report import (
+    BAD_BOX,
+    DUPLICATE,
+    IMAGE_MISSING,
+    NO_BOX,
+    SEVERAL_BOXES,
+    ExportReport,
+    FormatError,
+    ImportReport,
+    Refusal,
+    SourceBox,
+    SourcePicture,
+)
+
+log = logging.getLogger(__name__)
+
+FORMATS: dict[str, ModuleType] = {"voc": voc, "coco": coco, "yolo": yolo}
+MULTI_BOX = ("refuse", "largest")
+CSV_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
+DECIMALS = 2  # pixel coordinates are kept to 1/100 px (exact for integer boxes after a round trip)
+
+
+def parse_renames(items: list[str] | None) -> dict[str, str]:
+    """['old=new', ...] -> {'old': 'new'}; ValueError naming a malformed item."""
+    renames = {}
+    for item in items or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise ValueError(f"--rename-class {item!r}: expected OLD=NEW")
+        renames[old.strip()] = new.strip()
+    return renames
+
+
+@contextmanager
+def opened_source(source: Path) -> Iterator[Path]:
+    """A folder as is; a zip unpacked safely (no `..`, absolute names, links, size bombs) into a
+    temporary folder that is removed afterwards."""
+    if source.is_dir():
+        yield source
+        return
+    if not source.is_file():
+        raise FormatError(f"{source}: no such folder or zip file")
+    if not zipfile.is_zipfile(source):
+        raise FormatError(f"{source}: neither a folder nor a zip file")
+    with tempfile.TemporaryDirectory(prefix="maskloc-import-") as temp:
+        yield unpack_zip(source.read_bytes(), Path(temp), source.name)
+
+
+def _fresh_target(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FormatError(f"{out}: already exists and is not empty; choose a new folder")
+
+
+def _build_folder(out: Path, doing: str) -> Path:
+    """A hidden folder beside `out`, renamed onto it when complete (readable like any folder)."""
+    build = Path(tempfile.mkdtemp(prefix=f".{out.name}.{doing}-", dir=out.parent))
+    build.chmod(0o755)
+    return build
+
+
+def _source_of(name: str) -> str:
+    """The photo a picture came from: its stem, without Roboflow's `_jpg.rf.<hash>` suffix."""
+    stem = Path(name).stem
+    return re.sub(r"_(jpe?g|png|bmp|webp)\.rf\.[0-9a-f]+$", "", stem, flags=re.IGNORECASE)
+
+
+def _unique_name(picture: SourcePicture, taken: set[str]) -> str:
+    """The image's own file name, or with its folders joined in when another picture has it."""
+    assert picture.image is not None
+    name = picture.image.name
+    if name.lower() in taken:
+        name = "_".join(Path(picture.name).parts)
+    counter = 1
+    base = name
+    while name.lower() in taken:
+        counter += 1
+        name = f"{Path(base).stem}_{counter}{Path(base).suffix}"
+    taken.add(name.lower())
+    return name
+
+
+def _one_box(boxes: list[SourceBox], multi_box: str) -> SourceBox | Refusal:
+    if not boxes:
+        return Refusal("", NO_BOX)
+    if len(boxes) > 1:
+        if multi_box == "largest":
+            return max(boxes, key=lambda box: box.area)
+        return Refusal("", SEVERAL_BOXES, f"{len(boxes)} boxes; --multi-box largest keeps one")
+    return boxes[0]
+
+
+def import_dataset(
+    source: str | Path,
+    format_name: str,
+    out: str | Path,
+    renames: dict[str, str] | None = None,
+    multi_box: str = "refuse",
+) -> ImportReport:
+    """Read `source` (folder or zip) as `format_name` and write a competition-layout dataset to
+    `out` (new or empty). FormatError when nothing at all can be imported."""
+    if format_name not in FORMATS:
+        raise FormatError(f"unknown format {format_name!r}; choose one of {sorted(FORMATS)}")
+    if multi_box not in MULTI_BOX:
+        raise FormatError(f"multi_box must be one of {MULTI_BOX}, got {multi_box!r}")
+    source, out, renames = Path(source), Path(out), renames or {}
+    _fresh_target(out)
+    report = ImportReport(out, format_name, renamed=dict(renames))
+    with opened_source(source) as root:
+        pictures = FORMATS[format_name].read(root)
+        if not pictures:
+            raise FormatError(f"{source}: no {format_name} annotations found")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        build = _build_folder(out, "importing")
+        try:
+            rows = _copy_pictures(pictures, build, renames, multi_box, report)
+            if not rows:
+                raise FormatError(f"nothing to import from {source}:\n{report.summary()}")
+            frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+            atomic_write_bytes(build / "train.csv", frame.to_csv(index=False).encode())
+            if out.exists():
+                out.rmdir()
+            build.rename(out)
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
+    log.info("import %s -> %s: %d pictures", source, out, report.total)
+    return report
+
+
+def _copy_pictures(
+    pictures: list[SourcePicture],
+    build: Path,
+    renames: dict[str, str],
+    multi_box: str,
+    report: ImportReport,
+) -> list[dict]:
+    images = build / "images"
+    images.mkdir()
+    rows: list[dict] = []
+    taken: set[str] = set()
+    seen: dict[Path, str] = {}
+    for picture in pictures:
+        if picture.problem is not None or picture.image is None:
+            reason, detail = picture.problem or (IMAGE_MISSING, "")
+            report.refusals.append(Refusal(picture.name, reason, detail))
+            continue
+        chosen = _one_box(picture.boxes, multi_box)
+        if isinstance(chosen, Refusal):
+            report.refusals.append(Refusal(picture.name, chosen.reason, chosen.detail))
+            continue
+        resolved = picture.image.resolve()
+        if resolved in seen:
+            report.refusals.append(Refusal(picture.name, DUPLICATE, f"also named {seen[resolved]}"))
+            continue
+        seen[resolved] = picture.name
+        name = _unique_name(picture, taken)
+        shutil.copyfile(picture.image, images / name)
+        row = {
+            "filename": name,
+            "xmin": round(chosen.xmin, DECIMALS),
+            "ymin": round(chosen.ymin, DECIMALS),
+            "xmax": round(chosen.xmax, DECIMALS),
+            "ymax": round(chosen.ymax, DECIMALS),
+            "class": renames.get(chosen.class_name, chosen.class_name),
+            "source": _source_of(picture.name),
+        }
+        _, problem = check_row(row, images, True, None)
+        if problem is not None:
+            (images / name).unlink()
+            taken.discard(name.lower())
+            report.refusals.append(Refusal(picture.name, BAD_BOX, f"{problem[0]}: {problem[1]}"))
+            continue
+        rows.append(row)
+        report.imported[row["class"]] += 1
+    return rows
+
+
+def export_dataset(data: str | Path, format_name: str, out: str | Path) -> ExportReport:
+    """Write the valid train.csv rows of a competition-layout dataset as VOC / COCO / YOLO, into
+    a new folder or (when `out` ends in .zip) a zip file."""
+    if format_name not in FORMATS:
+        raise FormatError(f"unknown format {format_name!r}; choose one of {sorted(FORMATS)}")
+    folder, out = load_dataset(data), Path(out)
+    report = ExportReport(out, format_name, skipped=[str(p) for p in folder.train.problems])
+    as_zip = out.suffix.lower() == ".zip"
+    if as_zip and out.exists():
+        raise FormatError(f"{out}: already exists; choose a new file name")
+    if not as_zip:
+        _fresh_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build = _build_folder(out, "exporting")
+    try:
+        FORMATS[format_name].write(folder.train.frame, build)
+        if as_zip:
+            atomic_write_bytes(out, zip_folder(build, out.stem))
+            shutil.rmtree(build)
+        else:
+            if out.exists():
+                out.rmdir()
+            build.rename(out)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    report.written.update(folder.train.frame["class"])
+    return report
