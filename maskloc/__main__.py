@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import cli_datasets
 from .config import (
     BOX_FORMATS,
     BOX_HEADS,
@@ -110,6 +111,7 @@ _TRAIN_OPTIONS = {
     "seed": ("train", "seed"),
     "device": ("train", "device"),
     "threads": ("train", "num_threads"),
+    "init_from": ("train", "init_from"),
 }
 
 
@@ -122,7 +124,10 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     flag = {"action": "store_const", "const": True, "default": None}
     p.add_argument("--data", default=str(DEFAULT_DATA), help="dataset folder (competition layout)")
     p.add_argument("--out", required=True, help="run folder to create")
-    p.add_argument("--preset", default="full", choices=sorted(TRAIN_PRESETS), help="base settings")
+    p.add_argument(
+        "--preset", choices=sorted(TRAIN_PRESETS), help="default: full (finetune with --init-from)"
+    )
+    p.add_argument("--init-from", help="start from this checkpoint's weights, size and classes")
     p.add_argument("--model", help="own_cnn | mobilenet_v2 | resnet50 | resnet50_fpn")
     p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet")
     p.add_argument("--freeze-backbone", **flag, help="train the heads only")
@@ -164,7 +169,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
 def train_config(args: argparse.Namespace) -> RunConfig:
     """The preset, overridden by the options that were given, validated as a whole."""
-    config = preset(args.preset)
+    config = preset(args.preset or ("finetune" if args.init_from else "full"))
     config.data.root = args.data
     for option, (section, name) in _TRAIN_OPTIONS.items():
         value = getattr(args, option)
@@ -424,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_summary,
     ):
         add(commands)
+    cli_datasets.add_commands(commands)
     return parser
 
 

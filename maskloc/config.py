@@ -71,6 +71,7 @@ class TrainConfig:
     num_threads: int = 0
     cache_stem: bool = False
     cached_variants: int = 6
+    init_from: str = ""  # checkpoint to start from (weights, normalisation, classes); "": none
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
@@ -146,7 +147,26 @@ def _notebook() -> RunConfig:
     )
 
 
-PRESETS = {"classroom": _classroom, "notebook": _notebook, "full": RunConfig}
+def _finetune() -> RunConfig:
+    """For 10-50 own pictures on top of a trained checkpoint (init_from): the whole trunk stays
+    frozen and runs once per picture and augmented variant; only the heads train (seconds).
+    Measured on 20 re-labelled pictures (bench/own_pictures.py): held-out IoU 0.50 -> 0.64."""
+    return RunConfig(
+        DataConfig(augment="notebook"),
+        ModelConfig(freeze_backbone=True),
+        TrainConfig(
+            epochs=25,
+            patience=25,
+            batch_size=4,
+            lr_class_head=1e-3,
+            lr_box_head=2e-3,
+            cache_stem=True,
+            cached_variants=8,
+        ),
+    )
+
+
+PRESETS = {"classroom": _classroom, "notebook": _notebook, "full": RunConfig, "finetune": _finetune}
 
 
 def preset(name: str) -> RunConfig:

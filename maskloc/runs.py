@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,13 @@ from .data import (
     split_indices,
 )
 from .engine import Trainer, TrainerState, resolve_device, set_seed
+from .finetune import (
+    adopt_checkpoint,
+    merged_class_names,
+    model_from_checkpoint,
+    starting_checkpoint,
+    stem_identity,
+)
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
 from .stem_cache import StemView, memo_key, remembered, stem_features
@@ -57,9 +64,15 @@ class PreparedData:
         return self.images[idx], self.boxes[idx], self.labels[idx]
 
 
-def prepare_data(config: DataConfig, progress: Progress | None = None) -> PreparedData:
-    """Load, validate, split (grouped by `source` when present) and cache a dataset folder."""
+def prepare_data(
+    config: DataConfig, progress: Progress | None = None, kept_classes: Sequence[str] = ()
+) -> PreparedData:
+    """Load, validate, split (grouped by `source` when present) and cache a dataset folder.
+
+    `kept_classes` (a starting checkpoint's) keep their ids; the data's other classes follow."""
     folder = load_dataset(config.root)
+    if kept_classes:
+        folder.class_names = merged_class_names(kept_classes, folder.class_names)
     frame = folder.train.frame
     labels = folder.labels(folder.train)
     groups = frame["source"].to_numpy() if "source" in frame.columns else None
@@ -114,7 +127,11 @@ def _stem_loaders(
     variants = config.train.cached_variants
     train_arrays, val_arrays = data.subset("train"), data.subset("val")
     m, seed = config.model, config.train.seed
-    key = memo_key(m.name, m.pretrained, m.frozen_blocks, config.data.augment, variants, seed)
+    start = stem_identity(config.train.init_from)
+    key = memo_key(
+        m.name, m.pretrained, m.frozen_blocks, m.freeze_backbone, start,
+        config.data.augment, variants, seed,
+    )  # fmt: skip
     train_set = remembered(
         memo_key(key, "train", arrays=train_arrays),
         lambda: stem_features(model, *train_arrays, transform, variants, device, progress),
@@ -151,7 +168,16 @@ def build_trainer(
     device = resolve_device(config.train.device)
     num_classes = len(data.folder.class_names)
     config.model.num_classes = num_classes
-    model = LocalizationModel(config.model, data.mean, data.std)
+    if config.train.init_from:
+        payload = starting_checkpoint(config.train.init_from)
+        if int(payload["image_size"]) != data.image_size:
+            raise ValueError(
+                f"data prepared at {data.image_size} px, the checkpoint wants "
+                f"{payload['image_size']} px"
+            )
+        model = model_from_checkpoint(config.model, payload, data.folder.class_names)
+    else:
+        model = LocalizationModel(config.model, data.mean, data.std)
     weights = None
     if config.train.class_weighting == "balanced":
         weights = balanced_class_weights(torch.from_numpy(data.labels[data.train_idx]), num_classes)
@@ -241,7 +267,8 @@ def train_run(
     run.write_config(config)
     run.write_status("running", "preparing data")
     try:
-        data = data or prepare_data(config.data, progress)
+        kept = adopt_checkpoint(config)["class_names"] if config.train.init_from else ()
+        data = data or prepare_data(config.data, progress, kept)
         trainer = build_trainer(config, data, stop_event, progress)
     except Exception as error:
         run.write_status("failed", failure_reason(error))

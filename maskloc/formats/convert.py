@@ -106,6 +106,12 @@ def _unique_name(picture: SourcePicture, taken: set[str]) -> str:
     return name
 
 
+def _pixel(value: float) -> float | int:
+    """A coordinate kept to 1/100 px, written as a whole number when it is one."""
+    value = round(value, DECIMALS)
+    return int(value) if value.is_integer() else value
+
+
 def _one_box(boxes: list[SourceBox], multi_box: str) -> SourceBox | Refusal:
     if not boxes:
         return Refusal("", NO_BOX)
@@ -184,10 +190,10 @@ def _copy_pictures(
         shutil.copyfile(picture.image, images / name)
         row = {
             "filename": name,
-            "xmin": round(chosen.xmin, DECIMALS),
-            "ymin": round(chosen.ymin, DECIMALS),
-            "xmax": round(chosen.xmax, DECIMALS),
-            "ymax": round(chosen.ymax, DECIMALS),
+            "xmin": _pixel(chosen.xmin),
+            "ymin": _pixel(chosen.ymin),
+            "xmax": _pixel(chosen.xmax),
+            "ymax": _pixel(chosen.ymax),
             "class": renames.get(chosen.class_name, chosen.class_name),
             "source": _source_of(picture.name),
         }
