@@ -5,6 +5,7 @@ Environment variables (all optional; tests point them at temporary folders):
 - MASKLOC_DATA: the default dataset folder (competition layout); default data/mask-faces
 - MASKLOC_RUNS: the runs folder the Train page writes and lists; default runs/
 - MASKLOC_CHECKPOINT: the bundled model; default checkpoints/maskloc-mobilenet_v2.pt
+- MASKLOC_USER_DATA: where collected and imported datasets live; default user_data/
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from maskloc.images import ImageError
 from maskloc.jobs import JobRegistry
 from maskloc.predict import Predictor
 from maskloc.uploads import UploadError, unpack_dataset_zip
+from maskloc.user_datasets import list_datasets, user_data_root
 from maskloc.weights import WeightsUnavailable
 
 USER_ERRORS = (DataError, ImageError, CheckpointError, WeightsUnavailable)
@@ -110,6 +112,14 @@ def _use_bundled() -> None:
     st.session_state["data_root"] = str(default_data_root())
 
 
+def _use_user_dataset() -> None:
+    name = st.session_state.get("data_user")
+    if name:
+        root = str(user_data_root() / name)
+        st.session_state[DATA_KEY] = root
+        st.session_state["data_root"] = root
+
+
 def _unpack_upload() -> None:
     """Unpack an uploaded dataset zip next to the runs and make it this session's dataset."""
     upload = st.session_state.get("data_zip")
@@ -138,6 +148,16 @@ def dataset_sidebar() -> Path:
             "test_labels.csv (optional) and images/.",
         )
         st.button("Use the bundled dataset", key="data_bundled", on_click=_use_bundled)
+        user_sets = [d.name for d in list_datasets()]
+        if user_sets:
+            st.selectbox(
+                "…or one of your datasets",
+                [None, *user_sets],
+                key="data_user",
+                on_change=_use_user_dataset,
+                format_func=lambda name: name or "—",
+                help="Collected on the Collect page or imported (MASKLOC_USER_DATA).",
+            )
         st.file_uploader(
             "…or upload a dataset zip",
             type=["zip"],
@@ -199,6 +219,21 @@ def model_options() -> dict[str, Path]:
         if run.checkpoint is not None and run.checkpoint != active:
             options[f"Run {run.name} ({run.state})"] = run.checkpoint
     return options
+
+
+IMAGENET = "ImageNet (or random, as the form says)"
+
+
+def starting_points() -> dict[str, str]:
+    """Label -> TrainConfig.init_from: ImageNet (""), the bundled model, each run's best."""
+    points = {IMAGENET: ""}
+    bundled = bundled_checkpoint()
+    if bundled.is_file():
+        points[f"the bundled model ({bundled.name})"] = str(bundled)
+    for run in registry().runs():
+        if run.checkpoint is not None:
+            points[f"run {run.name}"] = str(run.checkpoint)
+    return points
 
 
 def _uploaded_checkpoint(key: str) -> Path | None:

@@ -47,6 +47,12 @@ PAGES = (
         "errors worst first, confusion matrix, submission.csv, one uploaded image",
     ),
     PageInfo(
+        "app_pages/collect.py",
+        "Collect",
+        ":material/add_a_photo:",
+        "your own pictures: snapshot, fix the box, add to a dataset, fine-tune",
+    ),
+    PageInfo(
         "app_pages/webcam.py",
         "Webcam",
         ":material/photo_camera:",

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
+from app_pages._import import import_sidebar
 from maskloc import viz
 from maskloc.images import ImageError, read_rgb
 
@@ -11,6 +12,7 @@ PER_PAGE = 24
 HIDDEN_COLUMNS = ["path", "row"]
 
 st.title("Explore the dataset")
+import_sidebar()
 folder = dataset_or_stop()
 train = folder.train.frame
 test_rows = 0 if folder.test is None else len(folder.test.frame)

@@ -4,6 +4,7 @@ competition's submission.csv, or try one uploaded image."""
 import pandas as pd
 import streamlit as st
 
+from app_pages._box_editor import fix_button
 from app_pages._common import (
     IMAGE_TYPES,
     USER_ERRORS,
@@ -179,6 +180,7 @@ def single_image_tab(choice: ModelChoice) -> None:
         st.error(f"Cannot use {upload.name}: {error}")
         return
     show_prediction(prediction, image)
+    fix_button(image, prediction, "predict")
 
 
 st.title("Predict")

@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from app_pages._common import dataset_sidebar, fmt_seconds, registry
+from app_pages._common import dataset_sidebar, fmt_seconds, registry, starting_points
 from maskloc import viz
 from maskloc.config import (
     BOX_HEADS,
@@ -39,6 +39,8 @@ PRESET_HELP = {
     "features, the last blocks and the heads train (alpha still matters: both heads share them)",
     "full": "fine-tune the whole MobileNetV2 at 224 px: best quality, minutes per epoch on a CPU",
     "notebook": "the course notebook's own CNN, MSE box loss and pooled heads, for comparison",
+    "finetune": "10-50 own pictures on top of a trained model (Start from): frozen trunk, heads "
+    "only, seconds",
 }
 
 
@@ -140,6 +142,14 @@ def settings_form(root: str) -> None:
         epochs = d.number_input("Epochs", 1, 500, key="train_epochs")
         patience = d.number_input("Early-stopping patience", 1, 100, key="train_patience")
         seed = d.number_input("Seed", 0, 2**31 - 1, key="train_seed")
+        points = starting_points()
+        start_from = d.selectbox(
+            "Start from",
+            list(points),
+            key="train_start_from",
+            help="A trained model keeps its architecture, image size, normalisation and classes "
+            "(model, size and pretraining above are then ignored); pick the finetune preset.",
+        )
         sweep_alphas = st.multiselect(
             "Alpha sweep: one run per alpha, same settings otherwise",
             ALPHAS,
@@ -165,6 +175,7 @@ def settings_form(root: str) -> None:
                 pretrained=bool(pretrained),
                 box_head=box_head,
                 frozen_blocks=int(frozen_blocks),
+                freeze_backbone=st.session_state.get("train_preset") == "finetune",
             ),
             TrainConfig(
                 alpha=float(alpha),
@@ -177,6 +188,7 @@ def settings_form(root: str) -> None:
                 patience=int(patience),
                 seed=int(seed),
                 cache_stem=bool(cache_stem),
+                init_from=points.get(start_from, ""),
             ),
         )
     except ValueError as error:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app_pages._box_editor import fix_button
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
 from maskloc import viz
 from maskloc.images import read_rgb
@@ -40,3 +41,4 @@ with result:
     st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
     for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
         st.progress(probability, text=f"{name}: {probability:.1%}")
+    fix_button(image, prediction, "webcam")

@@ -266,7 +266,9 @@ def split_indices(
         n_splits = max(2, round(1.0 / val_fraction))
         if len(np.unique(groups)) >= n_splits:
             splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-            y = labels if stratify is not None else np.zeros_like(labels)
+            # Stratify only when every class can fill each fold (small collected sets cannot).
+            enough = stratify is not None and counts[counts > 0].min() >= n_splits
+            y = labels if enough else np.zeros_like(labels)
             train, val = next(splitter.split(positions, y, groups))
             return train, val
     train, val = train_test_split(

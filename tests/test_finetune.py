@@ -81,3 +81,14 @@ def test_an_ensemble_cannot_be_a_starting_point(start, tmp_path):
     config.train.init_from = str(tmp_path / "e.pt")
     with pytest.raises(CheckpointError, match="an ensemble cannot be fine-tuned"):
         train_run(config, tmp_path / "run")
+
+
+def test_a_small_collected_set_splits_with_one_source_per_picture():
+    """Six pictures, three per class, each its own source: too few to stratify four folds."""
+    import numpy as np
+
+    from maskloc.data import split_indices
+
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    train, val = split_indices(labels, np.arange(6).astype(str), 0.25, 42)
+    assert sorted([*train, *val]) == list(range(6)) and len(val) >= 1 and len(train) >= 4
