@@ -61,7 +61,8 @@ def _canvas_rect(box: Box, scale: float) -> dict:
 
 def box_from_drawing(drawing: dict | None, scale: float, width: int, height: int) -> Box | None:
     """The last rectangle of a canvas drawing, in picture pixels, clipped to the picture."""
-    rects = [o for o in (drawing or {}).get("objects", []) if o.get("type") == "rect"]
+    objects = (drawing or {}).get("objects", [])
+    rects = [o for o in objects if str(o.get("type", "")).lower() == "rect"]  # Fabric 6: "Rect"
     if not rects:
         return None
     rect = rects[-1]

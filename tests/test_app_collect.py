@@ -121,9 +121,9 @@ def test_explore_imports_a_coco_folder_and_shows_it(env, user_data, tmp_path):  
     at.text_input(key="import_name").set_value("from-coco")
     at.button(key="import_go").click().run()
     assert not at.exception
-    assert any("imported 24 picture(s) from coco" in s for s in texts(at.success)), (
-        texts(at.error) + texts(at.success)
-    )
+    assert any("imported 24 picture(s) from coco" in s for s in texts(at.success)), texts(
+        at.error
+    ) + texts(at.success)
     assert at.text_input(key="data_root").value == str(user_data / "from-coco")
     assert at.metric[0].value == "24"
     at.text_input(key="import_folder").set_value(str(tmp_path / "nothing"))

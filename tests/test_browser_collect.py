@@ -1,0 +1,108 @@
+"""Collect in a real browser: Chromium's fake camera takes a snapshot, the bundled model proposes
+a box on the drawable canvas, a mouse drag draws the corrected box, Add writes the picture and
+its row to disk, and the dataset is then chosen on Explore."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def _settle(page) -> None:
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid*="Running"]\')'
+    )
+    page.wait_for_timeout(500)
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:3000]
+
+
+def test_snapshot_drag_add_then_explore(tmp_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    user_data = tmp_path / "user"
+    monkeypatch.setenv("MASKLOC_USER_DATA", str(user_data))
+    server, url = start_app(tmp_path / "runs")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1100})
+            context.grant_permissions(["camera"])
+            page = context.new_page()
+            page.set_default_timeout(90_000)
+            page.goto(f"{url}/collect")
+            page.get_by_role("heading", name="Collect").first.wait_for()
+            take = page.get_by_role("button", name="Take Photo")
+            take.wait_for()
+            page.wait_for_timeout(1500)  # let the fake camera deliver frames
+            take.click()
+            page.get_by_text("Proposed:").first.wait_for()
+            proposed = page.get_by_text("box: x").first.inner_text()
+            canvas = page.locator("canvas").last
+            canvas.wait_for()
+            _settle(page)
+            canvas.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            area = canvas.bounding_box()
+            assert area is not None and area["width"] > 100
+            # draw the corrected box: 20%..60% across, 30%..90% down the shown picture
+            page.mouse.move(area["x"] + 0.2 * area["width"], area["y"] + 0.3 * area["height"])
+            page.mouse.down()
+            page.mouse.move(
+                area["x"] + 0.6 * area["width"], area["y"] + 0.9 * area["height"], steps=8
+            )
+            page.mouse.up()
+            page.wait_for_function(
+                "old => [...document.querySelectorAll('p, span, div')].some("
+                "e => e.innerText && e.innerText.startsWith('box: x') && e.innerText !== old)",
+                arg=proposed,
+            )
+            _settle(page)
+            page.screenshot(path=str(SHOTS / "collect.png"))
+            page.get_by_role("button", name="Add", exact=True).click()
+            page.get_by_text("Added shot-").first.wait_for()
+            _no_exception(page)
+
+            rows = pd.read_csv(user_data / "my-faces" / "train.csv")
+            assert len(rows) == 1
+            row = rows.iloc[0]
+            assert (user_data / "my-faces" / "images" / row.filename).is_file()
+            from PIL import Image
+
+            width, height = Image.open(user_data / "my-faces" / "images" / row.filename).size
+            drawn = [0.2 * width, 0.3 * height, 0.6 * width, 0.9 * height]
+            saved = [row.xmin, row.ymin, row.xmax, row.ymax]
+            assert saved == pytest.approx(drawn, abs=0.03 * width), (saved, drawn)
+
+            page.goto(f"{url}/explore")
+            page.get_by_role("heading", name="Explore").first.wait_for()
+            _settle(page)
+            page.get_by_text("…or one of your datasets").wait_for()
+            page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').last.click()
+            page.get_by_role("option", name="my-faces").click()
+            page.get_by_text(str(user_data / "my-faces")).first.wait_for()
+            _settle(page)
+            _no_exception(page)
+            metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+            assert metric.strip() == "1"
+            browser.close()
+    finally:
+        stop_app(server)
