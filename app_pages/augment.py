@@ -7,8 +7,9 @@ import random
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
-from maskloc import viz
-from maskloc.augment import augment_sample, describe_applied, export_augmented
+from maskloc import drawing
+from maskloc.augment import augment_sample, describe_applied
+from maskloc.augment_export import export_augmented
 from maskloc.images import ImageError, read_rgb
 from maskloc.transforms import CATALOGUE, NOTEBOOK_AUGMENTATIONS, Param, TransformSpec
 
@@ -109,9 +110,11 @@ for start in range(0, len(cells), COLUMNS):
     ):
         with column:
             h, w = picture.shape[:2]
-            boxes = [] if b is None else [viz.truth_box((b[0] * w, b[1] * h, b[2] * w, b[3] * h))]
+            boxes = (
+                [] if b is None else [drawing.truth_box((b[0] * w, b[1] * h, b[2] * w, b[3] * h))]
+            )
             regions = [] if region is None else [region]
-            st.image(viz.annotated_thumbnail(picture, boxes, 320, regions), caption=title)
+            st.image(drawing.annotated_thumbnail(picture, boxes, 320, regions), caption=title)
             if sample is None:
                 continue
             for message in sample.check.messages:

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
-from maskloc import viz
+from maskloc import charts, drawing
 from maskloc.images import ImageError, read_rgb
 
 PER_PAGE = 24
@@ -30,13 +30,13 @@ with left:
     tables = {"train": train}
     if folder.test_labels is not None:
         tables["test (labels)"] = folder.test_labels.frame
-    st.plotly_chart(viz.class_counts_figure(tables), key="explore_class_chart")
+    st.plotly_chart(charts.class_counts_figure(tables), key="explore_class_chart")
 with right:
-    st.plotly_chart(viz.image_size_figure(train), key="explore_size_chart")
+    st.plotly_chart(charts.image_size_figure(train), key="explore_size_chart")
 
 st.subheader("Boxes")
-geometry = viz.box_geometry(train)
-st.plotly_chart(viz.box_figure(train), key="explore_box_chart")
+geometry = charts.box_geometry(train)
+st.plotly_chart(charts.box_figure(train), key="explore_box_chart")
 summary = geometry.groupby("class")[["cx", "cy", "w", "h", "area", "aspect"]].describe()
 summary = summary.loc[:, (slice(None), ["mean", "std", "min", "max"])]
 st.caption(
@@ -64,7 +64,7 @@ for row in shown.iloc[start : start + PER_PAGE].to_dict("records"):
         continue
     sx, sy = image.shape[1] / row["width"], image.shape[0] / row["height"]  # draft shrinks
     box = (row["xmin"] * sx, row["ymin"] * sy, row["xmax"] * sx, row["ymax"] * sy)
-    pictures.append(viz.annotated_thumbnail(image, [viz.truth_box(box, row["class"])], 220))
+    pictures.append(drawing.annotated_thumbnail(image, [drawing.truth_box(box, row["class"])], 220))
     captions.append(f"{row['filename']} · {row['class']}")
 if pictures:
     st.caption(f"{len(shown)} images; ground-truth boxes in green.")

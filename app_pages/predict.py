@@ -14,7 +14,7 @@ from app_pages._common import (
     model_chooser,
     predictor_for,
 )
-from maskloc import viz
+from maskloc import charts, drawing
 from maskloc.data import DatasetFolder
 from maskloc.images import ImageError, read_rgb
 from maskloc.predict import SPLITS, Prediction, evaluate, predict_submission
@@ -53,8 +53,8 @@ def ground_truth(folder: DatasetFolder) -> pd.DataFrame:
 
 
 def drawn(image, prediction_box, prediction_label: str, confidence: float, truth=None):
-    boxes = [] if truth is None else [viz.truth_box(truth)]
-    boxes.append(viz.predicted_box(prediction_box, prediction_label, confidence))
+    boxes = [] if truth is None else [drawing.truth_box(truth)]
+    boxes.append(drawing.predicted_box(prediction_box, prediction_label, confidence))
     return boxes
 
 
@@ -78,7 +78,7 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
     cols[4].metric("balanced accuracy", f"{metrics['balanced_accuracy']:.3f}")
     chart, table = st.columns([1, 2])
     chart.plotly_chart(
-        viz.confusion_figure(metrics["confusion"], choice.predictor.class_names),
+        charts.confusion_figure(metrics["confusion"], choice.predictor.class_names),
         key="predict_confusion",
     )
     table.dataframe(per_image.round(3), hide_index=True, height=300, key="predict_table")
@@ -117,7 +117,7 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
             row["confidence"],
             (known["xmin"], known["ymin"], known["xmax"], known["ymax"]),
         )
-        pictures.append(viz.annotated_thumbnail(image, boxes, 240))
+        pictures.append(drawing.annotated_thumbnail(image, boxes, 240))
         mark = "✓" if row["correct"] else "✗"
         captions.append(
             f"{mark} true {row['true_class']} → {row['class']} {row['confidence']:.0%} · "
@@ -161,7 +161,7 @@ def submission_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple)
 
 def show_prediction(prediction: Prediction, image) -> None:
     boxes = drawn(image, prediction.box, prediction.class_name, prediction.confidence)
-    st.image(viz.draw_boxes(image, boxes), caption="prediction in red", width=480)
+    st.image(drawing.draw_boxes(image, boxes), caption="prediction in red", width=480)
     st.markdown(f"### {prediction.class_name} · {prediction.confidence:.0%}")
     for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
         st.progress(probability, text=f"{name}: {probability:.1%}")

@@ -7,7 +7,7 @@ import json
 import streamlit as st
 
 from app_pages._common import dataset_sidebar, fmt_seconds, registry
-from maskloc import viz
+from maskloc import charts
 from maskloc.config import (
     BOX_HEADS,
     CLASS_WEIGHTINGS,
@@ -17,8 +17,9 @@ from maskloc.config import (
     TrainConfig,
     preset,
 )
-from maskloc.jobs import RunSnapshot, runs_table, sweep_table
+from maskloc.jobs import RunSnapshot
 from maskloc.models import BACKBONES
+from maskloc.run_tables import runs_table, sweep_table
 from maskloc.transforms import PRESETS
 from maskloc.weights import pretrained_available
 
@@ -225,8 +226,8 @@ def live_job(snapshot: RunSnapshot) -> None:
 def curves(snapshot: RunSnapshot, where: str) -> None:
     x = x_axis(snapshot)
     left, right = st.columns([3, 2])
-    left.plotly_chart(viz.loss_figure(snapshot.history, x), key=f"{where}_loss_chart")
-    right.plotly_chart(viz.metrics_figure(snapshot.history, x), key=f"{where}_metrics_chart")
+    left.plotly_chart(charts.loss_figure(snapshot.history, x), key=f"{where}_loss_chart")
+    right.plotly_chart(charts.metrics_figure(snapshot.history, x), key=f"{where}_metrics_chart")
     last = snapshot.history[-1]
     st.caption(
         f"Last evaluation: val mean IoU {last.get('mean_iou', 0):.3f} · accuracy "
@@ -274,7 +275,7 @@ def run_details(snapshot: RunSnapshot) -> None:
         st.markdown(state_line)
     if snapshot.best:
         cols = st.columns(4)
-        for col, (key, label) in zip(cols, viz.SCORES, strict=True):
+        for col, (key, label) in zip(cols, charts.SCORES, strict=True):
             value = snapshot.best.get(key)
             col.metric(f"best {label}", "–" if value is None else f"{value:.3f}")
     if snapshot.history and not snapshot.active:
@@ -333,18 +334,18 @@ def runs_section() -> None:
         st.session_state["train_compare_options"] = with_history
     left, right = st.columns([3, 1])
     compare = left.multiselect("Runs to overlay", with_history, key="train_compare")
-    metrics = list(viz.METRIC_LABELS)
+    metrics = list(charts.METRIC_LABELS)
     metric = right.selectbox(
         "Curve",
         metrics,
         index=metrics.index("mean_iou"),
-        format_func=viz.METRIC_LABELS.get,
+        format_func=charts.METRIC_LABELS.get,
         key="train_overlay_metric",
     )
     if compare:
         histories = {name: by_name[name].history for name in compare if name in by_name}
         x = "step" if any(by_name[n].config.train.steps for n in histories) else "epoch"
-        st.plotly_chart(viz.overlay_figure(histories, metric, x), key="train_overlay_chart")
+        st.plotly_chart(charts.overlay_figure(histories, metric, x), key="train_overlay_chart")
 
     st.markdown("**One run**")
     if st.session_state.get("train_run_pick") not in by_name:
@@ -363,7 +364,7 @@ def runs_section() -> None:
         if done < len(members):
             st.info(f"{done} of {len(members)} runs done; the chart fills in as runs finish.")
         table = sweep_table(members)
-        st.plotly_chart(viz.alpha_figure(table), key="train_alpha_chart")
+        st.plotly_chart(charts.alpha_figure(table), key="train_alpha_chart")
         st.dataframe(table, hide_index=True, key="train_sweep_table")
 
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
-from maskloc import viz
+from maskloc import drawing
 from maskloc.images import read_rgb
 
 st.title("Webcam")
@@ -34,8 +34,8 @@ with result:
     except USER_ERRORS as error:
         st.error(f"Cannot use this picture: {error}")
         st.stop()
-    box = viz.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
-    st.image(viz.draw_boxes(image, [box]), caption="prediction in red")
+    box = drawing.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
+    st.image(drawing.draw_boxes(image, [box]), caption="prediction in red")
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
     st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
     for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):

@@ -21,12 +21,12 @@ from PIL import Image
 
 from maskloc.config import DEFAULT_CHECKPOINT, DEFAULT_DATA, RunConfig, preset
 from maskloc.data import IMAGE_CACHE, LocalizationDataset, load_dataset
+from maskloc.drawing import draw_boxes, predicted_box
 from maskloc.engine import Trainer, to_float_images
 from maskloc.predict import Predictor
 from maskloc.runs import build_trainer, prepare_data, train_run
 from maskloc.stem_cache import forget_all
 from maskloc.transforms import train_transform
-from maskloc.viz import draw_boxes, predicted_box
 
 ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)
 

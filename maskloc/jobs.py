@@ -17,12 +17,10 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from .checkpoint import atomic_write_json
 from .config import DEFAULT_RUNS, RunConfig
@@ -491,45 +489,3 @@ class JobRegistry:
         raw = _read_json(self.root / ACTIVE_FILE)
         path = Path(raw["checkpoint"]) if raw.get("checkpoint") else None
         return path if path is not None and path.is_file() else None
-
-
-# --- tables for a UI ----------------------------------------------------------------------------
-
-_SCORES = ("mean_iou", "iou50", "accuracy", "balanced_accuracy")
-
-
-def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """One row per run: what it is, how far it got, its best scores."""
-    rows = []
-    for s in snapshots:
-        rows.append(
-            {
-                "run": s.name,
-                "state": s.state,
-                "model": s.config.model.name,
-                "pretrained": s.config.model.pretrained,
-                "size": s.config.data.image_size,
-                "alpha": s.config.train.alpha,
-                "epochs": s.epoch,
-                **{key: s.best.get(key) for key in _SCORES},
-                "sweep": s.sweep or "",
-                "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
-            }
-        )
-    columns = ["run", "state", "model", "pretrained", "size", "alpha", "epochs", *_SCORES]
-    return pd.DataFrame(rows, columns=[*columns, "sweep", "started"])
-
-
-def sweep_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """alpha -> best scores of each run of a sweep, sorted by alpha."""
-    rows = [
-        {
-            "alpha": s.config.train.alpha,
-            "run": s.name,
-            "state": s.state,
-            **{key: s.best.get(key) for key in _SCORES},
-        }
-        for s in snapshots
-    ]
-    frame = pd.DataFrame(rows, columns=["alpha", "run", "state", *_SCORES])
-    return frame.sort_values("alpha").reset_index(drop=True)

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from maskloc.jobs import JobRegistry, RunSnapshot, TrainingJob, runs_table, sweep_table
+from maskloc.jobs import JobRegistry, RunSnapshot, TrainingJob
+from maskloc.run_tables import runs_table, sweep_table
 from maskloc.runs import RunFolder
 
 TIMEOUT = 120  # generous: the suite may share two cores with other work

@@ -1,0 +1,49 @@
+"""Tables of runs for a UI: one row per run, and a sweep's runs by alpha."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .jobs import RunSnapshot
+
+_SCORES = ("mean_iou", "iou50", "accuracy", "balanced_accuracy")
+
+
+def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
+    """One row per run: what it is, how far it got, its best scores."""
+    rows = []
+    for s in snapshots:
+        rows.append(
+            {
+                "run": s.name,
+                "state": s.state,
+                "model": s.config.model.name,
+                "pretrained": s.config.model.pretrained,
+                "size": s.config.data.image_size,
+                "alpha": s.config.train.alpha,
+                "epochs": s.epoch,
+                **{key: s.best.get(key) for key in _SCORES},
+                "sweep": s.sweep or "",
+                "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
+            }
+        )
+    columns = ["run", "state", "model", "pretrained", "size", "alpha", "epochs", *_SCORES]
+    return pd.DataFrame(rows, columns=[*columns, "sweep", "started"])
+
+
+def sweep_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
+    """alpha -> best scores of each run of a sweep, sorted by alpha."""
+    rows = [
+        {
+            "alpha": s.config.train.alpha,
+            "run": s.name,
+            "state": s.state,
+            **{key: s.best.get(key) for key in _SCORES},
+        }
+        for s in snapshots
+    ]
+    frame = pd.DataFrame(rows, columns=["alpha", "run", "state", *_SCORES])
+    return frame.sort_values("alpha").reset_index(drop=True)
