@@ -97,8 +97,12 @@ def test_evaluate_json_for_each_split(trained, split):
     assert {"mean_iou", "iou50", "accuracy", "balanced_accuracy", "n"} <= set(metrics)
     expected_n = {"val": summary["n"], "test": 8, "all": 30}[split]
     assert metrics["n"] == expected_n
-    if split == "val":  # the same split and weights the run reported
-        assert metrics["mean_iou"] == pytest.approx(summary["mean_iou"], abs=1e-4)
+
+
+def test_evaluate_val_gives_the_score_the_run_reported(trained):
+    """Same split and weights as in training: the same mean IoU."""
+    root, run, summary = trained
+    assert _val_iou(run / "best.pt", root) == pytest.approx(summary["mean_iou"], abs=1e-4)
 
 
 def test_predict_writes_submission_in_competition_format(trained, tmp_path):
