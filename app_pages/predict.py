@@ -15,7 +15,7 @@ from app_pages._common import (
     predictor_for,
 )
 from maskloc import charts, drawing
-from maskloc.data import DatasetFolder
+from maskloc.data import BOX_COLUMNS, DatasetFolder, safe_image_path
 from maskloc.images import ImageError, read_rgb
 from maskloc.predict import SPLITS, Prediction, evaluate, predict_submission
 
@@ -42,17 +42,8 @@ def submission_csv(checkpoint: str, version: int, root: str, signature: tuple) -
     return predict_submission(predictor_for(checkpoint), root)
 
 
-def ground_truth(folder: DatasetFolder) -> pd.DataFrame:
-    """Every labelled row (train and test answers) by file name: path, size, true box."""
-    frames = [folder.train.frame]
-    if folder.test_labels is not None:
-        frames.append(folder.test_labels.frame)
-    columns = ["filename", "path", "width", "height", "xmin", "ymin", "xmax", "ymax"]
-    table = pd.concat([f[columns] for f in frames], ignore_index=True)
-    return table.drop_duplicates("filename").set_index("filename")
-
-
-def drawn(image, prediction_box, prediction_label: str, confidence: float, truth=None):
+def overlay_boxes(prediction_box, prediction_label: str, confidence: float, truth=None):
+    """The boxes a picture gets: the ground truth (green) when known, the prediction (red)."""
     boxes = [] if truth is None else [drawing.truth_box(truth)]
     boxes.append(drawing.predicted_box(prediction_box, prediction_label, confidence))
     return boxes
@@ -101,21 +92,18 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
     pages = max(1, -(-len(rows) // PER_PAGE))
     page = controls[2].number_input(f"Page (of {pages})", 1, pages, 1, key="predict_page")
     start = (int(min(page, pages)) - 1) * PER_PAGE
-    truth = ground_truth(folder)
     pictures, captions = [], []
     for row in rows.iloc[start : start + PER_PAGE].to_dict("records"):
-        known = truth.loc[row["filename"]]
         try:
-            image = read_rgb(known["path"])
-        except ImageError as error:
+            image = read_rgb(safe_image_path(folder.root / "images", row["filename"]))
+        except (ImageError, ValueError) as error:
             st.warning(str(error))
             continue
-        boxes = drawn(
-            image,
-            (row["xmin"], row["ymin"], row["xmax"], row["ymax"]),
+        boxes = overlay_boxes(
+            [row[c] for c in BOX_COLUMNS],
             row["class"],
             row["confidence"],
-            (known["xmin"], known["ymin"], known["xmax"], known["ymax"]),
+            [row[f"true_{c}"] for c in BOX_COLUMNS],  # this split's own row, not a name lookup
         )
         pictures.append(drawing.annotated_thumbnail(image, boxes, 240))
         mark = "✓" if row["correct"] else "✗"
@@ -160,7 +148,7 @@ def submission_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple)
 
 
 def show_prediction(prediction: Prediction, image) -> None:
-    boxes = drawn(image, prediction.box, prediction.class_name, prediction.confidence)
+    boxes = overlay_boxes(prediction.box, prediction.class_name, prediction.confidence)
     st.image(drawing.draw_boxes(image, boxes), caption="prediction in red", width=480)
     st.markdown(f"### {prediction.class_name} · {prediction.confidence:.0%}")
     for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from .checkpoint import atomic_write_bytes, load_model
 from .config import DataConfig, RunConfig
 from .data import (
+    BOX_COLUMNS,
     IMAGE_CACHE,
     DataError,
     DatasetFolder,
@@ -108,7 +109,8 @@ class Predictor:
         return self.describe(table, predictions)
 
     def describe(self, table: Table, predictions: Predictions) -> pd.DataFrame:
-        """Predictions as a frame; with ground truth also IoU and whether the class is right."""
+        """Predictions as a frame; with ground truth also the true class and box (`true_xmin`...),
+        IoU and whether the class is right."""
         frame = table.frame
         pixels = pixel_boxes(
             predictions.boxes.numpy(), frame["width"].to_numpy(), frame["height"].to_numpy()
@@ -124,6 +126,8 @@ class Predictor:
         )
         if table.has_boxes:
             out["true_class"] = frame["class"].to_numpy()
+            for column in BOX_COLUMNS:  # the row's own answer: never looked up by file name
+                out[f"true_{column}"] = frame[column].to_numpy()
             out["iou"] = predictions.ious().numpy()
             out["correct"] = out["class"] == out["true_class"]
         return out

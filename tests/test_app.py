@@ -335,6 +335,35 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
     assert {m.label: m.value for m in at.metric}["images"] == "6"
 
 
+def test_predict_draws_each_splits_own_ground_truth(env, monkeypatch):
+    """A file listed in train.csv and (with another box) in test_labels.csv: the test split's
+    green box is test_labels.csv's, not the first row found under that file name."""
+    from maskloc import drawing
+
+    train = pd.read_csv(env.data / "train.csv")
+    shared = train.iloc[0]
+    test_box = [1.0, 2.0, 30.0, 40.0]
+    assert test_box != shared[["xmin", "ymin", "xmax", "ymax"]].tolist()
+    labels = pd.read_csv(env.data / "test_labels.csv")
+    labels.loc[0, ["filename", "xmin", "ymin", "xmax", "ymax"]] = [shared["filename"], *test_box]
+    labels.to_csv(env.data / "test_labels.csv", index=False)
+    labels[["filename"]].to_csv(env.data / "test.csv", index=False)
+    drawn_truths = []
+    original = drawing.truth_box
+
+    def recording_truth_box(box, class_name=""):
+        drawn_truths.append([float(v) for v in box])
+        return original(box, class_name)
+
+    monkeypatch.setattr(drawing, "truth_box", recording_truth_box)
+    at = open_page("app_pages/predict.py")
+    drawn_truths.clear()
+    at.radio(key="predict_split").set_value("test").run()
+    assert not at.exception
+    expected = labels[["xmin", "ymin", "xmax", "ymax"]].astype(float).values.tolist()
+    assert sorted(drawn_truths) == sorted(expected)
+
+
 def test_predict_writes_a_submission(env):
     at = open_page("app_pages/predict.py")
     at.button(key="predict_submit").click().run()
