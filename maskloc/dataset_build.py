@@ -29,6 +29,8 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps
 
+from .images import upright_dimensions
+
 CLASSES = ("mask", "no-mask")
 RAW_COLUMNS = ("filename", "width", "height", "xmin", "ymin", "xmax", "ymax", "class")
 TRAIN_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
@@ -47,8 +49,6 @@ SPLITS = ("train", "test")
 DEFAULT_RAW = "../shared/datasets/mask-wearing"
 DEFAULT_OUT = "data/mask-faces"
 
-_ORIENTATION_TAG = 0x0112
-_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 Progress = Callable[[int, int], None]
@@ -273,11 +273,9 @@ def _check_image(photo: _Photo) -> None:
     where = f"{photo.path} (boxes.csv line {photo.first_line})"
     try:
         with Image.open(photo.path) as image:
-            stored = image.size
-            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+            stored, upright = image.size, upright_dimensions(image)
     except (OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"{where}: cannot open image: {error}") from error
-    upright = stored[::-1] if orientation in _SWAPPING_ORIENTATIONS else stored
     if photo.size == upright:
         photo.transpose = True
     elif photo.size == stored:
