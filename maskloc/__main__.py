@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -412,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m maskloc",
         description="Single-object localization: one class (mask / no-mask) and one box per image.",
     )
+    verbose_help = "say more on stderr: -v what the library does, -vv every step and refused row"
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (
         _add_train,
@@ -424,7 +427,33 @@ def build_parser() -> argparse.ArgumentParser:
         _add_summary,
     ):
         add(commands)
+    for name, command in commands.choices.items():
+        if name != "bench":  # bench parses its own options
+            command.add_argument(
+                "-v", "--verbose", action="count", default=argparse.SUPPRESS, help=verbose_help
+            )
     return parser
+
+
+def _show_library_logs(verbosity: int) -> Callable[[], None]:
+    """Send the library's log records to stderr: warnings always, -v info, -vv debug.
+
+    Returns the function that undoes it, so calling main() in a process (tests, a notebook)
+    leaves the `maskloc` logger as it was.
+    """
+    library = logging.getLogger("maskloc")
+    level = (logging.WARNING, logging.INFO)[verbosity] if verbosity < 2 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous = library.level
+    library.addHandler(handler)
+    library.setLevel(level)
+
+    def undo() -> None:
+        library.removeHandler(handler)
+        library.setLevel(previous)
+
+    return undo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     from .images import ImageError
     from .weights import WeightsUnavailable
 
+    undo_logging = _show_library_logs(args.verbose)
     try:
         return args.handler(args)
     except (DataError, CheckpointError, ImageError, NonFiniteLoss, WeightsUnavailable) as error:
@@ -451,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        undo_logging()
 
 
 if __name__ == "__main__":

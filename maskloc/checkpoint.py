@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pickle
 import tempfile
@@ -20,6 +21,9 @@ from .ensemble import EnsembleModel
 from .models import LocalizationModel
 
 FORMAT = "maskloc-checkpoint/1"
+
+
+logger = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -65,6 +69,7 @@ def save_checkpoint(
         **_plain(extra),
     }
     atomic_write_bytes(Path(path), checkpoint_bytes(payload))
+    logger.debug("checkpoint written: %s", path)
 
 
 def model_entry(model: LocalizationModel) -> dict[str, Any]:
@@ -181,4 +186,11 @@ def load_model(
             model = _build(payload, classes)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{name}: does not fit its architecture ({error})") from error
+    logger.info(
+        "loaded %s: %s, classes %s, %s px",
+        name,
+        payload.get("model_config", {}).get("name", "?"),
+        payload["class_names"],
+        payload.get("image_size"),
+    )
     return model.eval(), payload

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import threading
 from collections import OrderedDict
@@ -32,6 +33,8 @@ LABELLED_COLUMNS = ("filename", *BOX_COLUMNS, "class")
 MAX_CSV_BYTES = 50 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
+
+logger = logging.getLogger(__name__)
 
 
 class DataError(ValueError):
@@ -200,6 +203,10 @@ def read_table(
             continue
         first_seen[name] = line
         rows.append({**row.to_dict(), **parsed, "row": line})
+    if problems:
+        logger.info("%s: %d row(s) refused, first: %s", csv_path, len(problems), problems[0])
+        for problem in problems:
+            logger.debug("refused: %s", problem)
     columns = [*raw.columns, "path", "width", "height", "row"]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
     if with_boxes:

@@ -4,6 +4,7 @@ whole stays within size limits (zip bombs declare small files that unpack huge).
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import tempfile
 import zipfile
@@ -11,6 +12,8 @@ from pathlib import Path, PurePosixPath
 
 MAX_UNPACKED_BYTES = 500 * 1024**2
 MAX_ENTRIES = 20_000
+
+logger = logging.getLogger(__name__)
 
 
 class UploadError(ValueError):
@@ -56,7 +59,9 @@ def unpack_dataset_zip(data: bytes, into: Path, name: str = "upload.zip") -> Pat
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(entry) as source, destination.open("wb") as out:
                     shutil.copyfileobj(source, out)
-            return _dataset_root(target)
+            root = _dataset_root(target)
+            logger.info("unpacked %s (%d entries) into %s", name, len(entries), root)
+            return root
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise

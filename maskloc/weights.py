@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import logging
 from pathlib import Path
 
 import torch
+
+logger = logging.getLogger(__name__)
 
 
 class WeightsUnavailable(RuntimeError):
@@ -90,6 +93,7 @@ def load_pretrained_state(arch: str) -> dict[str, torch.Tensor]:
             f"ImageNet weights for {arch} ({name}) are not on this machine and cannot be "
             f"downloaded here; {how}, or train with pretrained=False (random init)"
         )
+    logger.info("ImageNet weights for %s: %s", arch, path)
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

@@ -193,3 +193,19 @@ def test_bad_rows_stop_the_cli_unless_skipped(trained, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "skipped: train.csv row 33, filename: duplicate of row 2" in captured.err
     assert json.loads(captured.out)["n"] == 30
+
+
+def test_verbose_shows_what_the_library_logs_and_leaves_the_logger_as_it_was(capsys):
+    import logging
+
+    from maskloc.config import DEFAULT_CHECKPOINT
+
+    library = logging.getLogger("maskloc")
+    level, handlers = library.level, list(library.handlers)
+    args = ["summary", "--checkpoint", str(DEFAULT_CHECKPOINT)]
+    assert main(args) == 0
+    assert "INFO maskloc.checkpoint: loaded" not in capsys.readouterr().err
+    for verbose in (["-v", *args], [*args, "--verbose"]):
+        assert main(verbose) == 0
+        assert f"INFO maskloc.checkpoint: loaded {DEFAULT_CHECKPOINT}" in capsys.readouterr().err
+    assert (library.level, library.handlers) == (level, handlers)

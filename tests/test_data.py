@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,10 +58,14 @@ def test_loads_valid_folder_and_normalises_by_each_image_size(tiny_dataset):
         ("/etc/passwd,1,5,4,20,mask", "filename", "plain name"),
     ],
 )
-def test_bad_row_reported_with_line_field_and_reason(tiny_dataset, row, field, reason):
+def test_bad_row_reported_with_line_field_and_reason(tiny_dataset, row, field, reason, caplog):
+    caplog.set_level(logging.INFO, logger="maskloc.data")
     good = "img_001.png,1,2,10,12,mask"
     _write_train(tiny_dataset, f"filename,xmin,ymin,xmax,ymax,class\n{good}\n{row}\n")
     folder = load_dataset(tiny_dataset)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tiny_dataset / 'train.csv'}: 1 row(s) refused, first: {folder.train.problems[0]}"
+    ]
     assert len(folder.train.frame) == 1  # the good row is kept
     (problem,) = folder.train.problems
     assert (problem.file, problem.row, problem.field) == ("train.csv", 3, field)
