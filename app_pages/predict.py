@@ -15,9 +15,10 @@ from app_pages._common import (
     predictor_for,
 )
 from maskloc import charts, drawing
-from maskloc.data import BOX_COLUMNS, DatasetFolder, safe_image_path
+from maskloc.data import DatasetFolder
 from maskloc.images import ImageError, read_rgb
-from maskloc.predict import SPLITS, Prediction, evaluate, predict_submission
+from maskloc.layout import BOX_COLUMNS, EVAL_SPLITS, safe_image_path
+from maskloc.predict import Prediction, evaluate, predict_submission
 
 PER_PAGE = 12
 SORTS = {
@@ -51,7 +52,7 @@ def overlay_boxes(prediction_box, prediction_label: str, confidence: float, trut
 
 def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    split = left.radio("Split", SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
+    split = left.radio("Split", EVAL_SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
     tta = right.checkbox("Flip test-time augmentation", key="predict_tta")
     version = choice.path.stat().st_mtime_ns
     try:

@@ -27,6 +27,7 @@ from .config import (
     preset,
 )
 from .config import PRESETS as TRAIN_PRESETS
+from .layout import EVAL_SPLITS, TEST, VAL
 from .transforms import PRESETS as AUGMENT_PRESETS
 
 
@@ -223,8 +224,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument(
         "--split",
-        default="val",
-        choices=("val", "test", "all"),
+        default=VAL,
+        choices=EVAL_SPLITS,
         help="val: the model's validation split of train.csv; test: test.csv scored against "
         "test_labels.csv; all: every labelled row of train.csv",
     )
@@ -271,7 +272,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     from .predict import Predictor, evaluate
 
     payload = ensemble_payload(args.members)
-    metrics, _ = evaluate(Predictor(checkpoint_bytes(payload)), args.data, "val")
+    metrics, _ = evaluate(Predictor(checkpoint_bytes(payload)), args.data, VAL)
     payload["metrics"] = metrics
     atomic_write_bytes(Path(args.out), checkpoint_bytes(payload))
     print(f"wrote {args.out}: {payload['model_config']['name']}, validation {json.dumps(metrics)}")
@@ -353,7 +354,7 @@ def _add_zoom_out(commands: argparse._SubParsersAction) -> None:
         "zoom-out", help="copy a split with each image on a 2x edge-stretched canvas (webcam-like)"
     )
     p.add_argument("--data", default=str(DEFAULT_DATA))
-    p.add_argument("--split", default="test", choices=("val", "test", "all"))
+    p.add_argument("--split", default=TEST, choices=EVAL_SPLITS)
     p.add_argument("--out", required=True, help="dataset folder to write")
     p.add_argument("--factor", type=float, default=2.0, help="canvas side / image side")
     p.add_argument("--seed", type=int, default=0)

@@ -11,17 +11,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-CLASS_COLORS = {"mask": "#1f9e5a", "no-mask": "#d6452f"}
+from .layout import KNOWN_CLASSES
+from .metrics import SCORE_LABELS
+
+CLASS_COLORS = dict(zip(KNOWN_CLASSES, ("#1f9e5a", "#d6452f"), strict=True))
 
 # --- training curves ------------------------------------------------------------------------------
 
 LOSS_PARTS = (("loss", "total loss"), ("class_loss", "class loss"), ("box_loss", "box loss"))
-SCORES = (
-    ("mean_iou", "mean IoU"),
-    ("iou50", "IoU ≥ 0.5"),
-    ("accuracy", "accuracy"),
-    ("balanced_accuracy", "balanced accuracy"),
-)
+SCORES = tuple(SCORE_LABELS.items())
 METRIC_LABELS = {
     **{f"train_{key}": f"train {label}" for key, label in LOSS_PARTS},
     **{f"val_{key}": f"val {label}" for key, label in LOSS_PARTS},

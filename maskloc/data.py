@@ -13,10 +13,10 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import albumentations as A
 import cv2
@@ -26,13 +26,10 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from .images import ImageError, read_rgb, upright_size
+from .layout import BOX_COLUMNS, KNOWN_CLASSES, LABELLED_COLUMNS, safe_image_path
+from .progress import Progress
 
-KNOWN_CLASSES = ("mask", "no-mask")
-BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
-LABELLED_COLUMNS = ("filename", *BOX_COLUMNS, "class")
 MAX_CSV_BYTES = 50 * 1024 * 1024
-
-Progress = Callable[[int, int], None]
 
 logger = logging.getLogger(__name__)
 
@@ -70,21 +67,6 @@ class Table:
         f = self.frame
         scale = np.stack([f.width, f.height, f.width, f.height], axis=1).astype(np.float64)
         return (f[list(BOX_COLUMNS)].to_numpy(np.float64) / scale).astype(np.float32)
-
-
-def safe_image_path(images_dir: Path, filename: str) -> Path:
-    """images_dir/filename, refusing names that are absolute or climb out of images_dir."""
-    if not filename or not filename.strip():
-        raise ValueError("empty filename")
-    for flavour in (PurePosixPath, PureWindowsPath):
-        pure = flavour(filename)
-        if pure.is_absolute() or pure.drive or ".." in pure.parts:
-            raise ValueError(f"{filename!r} must be a plain name inside images/")
-    root = images_dir.resolve()
-    path = (root / filename).resolve()
-    if not path.is_relative_to(root):
-        raise ValueError(f"{filename!r} points outside images/")
-    return path
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:

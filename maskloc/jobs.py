@@ -77,7 +77,7 @@ class RunSnapshot:
 
     @property
     def checkpoint(self) -> Path | None:
-        path = self.path / "best.pt"
+        path = RunFolder(self.path).checkpoint
         return path if path.is_file() else None
 
     @property

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .jobs import RunSnapshot
-
-_SCORES = ("mean_iou", "iou50", "accuracy", "balanced_accuracy")
+from .metrics import SCORES as _SCORES
 
 
 def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:

@@ -20,9 +20,10 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from .data import LocalizationDataset, Progress
+from .data import LocalizationDataset
 from .engine import to_float_images
 from .models import LocalizationModel
+from .progress import Progress
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ import pandas as pd
 from PIL import Image
 
 from .config import DataConfig
-from .data import BOX_COLUMNS, load_dataset
+from .data import load_dataset
 from .images import read_rgb
+from .layout import BOX_COLUMNS, TEST
 from .predict import split_table
 
 
@@ -33,7 +34,7 @@ def zoom_out_image(
 def write_zoomed_out(
     data_root: str | Path,
     out_dir: str | Path,
-    split: str = "test",
+    split: str = TEST,
     factor: float = 2.0,
     seed: int = 0,
 ) -> int:

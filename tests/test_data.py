@@ -197,3 +197,8 @@ def test_dataset_augmentation_moves_box_with_image():
     assert tensor.shape == (3, 32, 32) and tensor.dtype.is_floating_point is False
     assert moved.tolist() == pytest.approx([22 / 32, 4 / 32, 30 / 32, 12 / 32])
     assert tensor[0, 4:12, 22:30].float().mean() == 255 and int(label) == 1
+
+
+def test_safe_image_path_refuses_a_nul_byte_by_name(tmp_path):
+    with pytest.raises(ValueError, match="NUL byte"):
+        safe_image_path(tmp_path, "a\x00.jpg")
