@@ -14,6 +14,7 @@ from app_pages._common import (
     model_chooser,
     predictor_for,
 )
+from app_pages._widgets import page_of, probability_bars
 from maskloc import charts, drawing
 from maskloc.data import DatasetFolder
 from maskloc.images import ImageError, read_rgb
@@ -90,11 +91,8 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
     column, ascending = SORTS[sort]
     rows = per_image[~per_image["correct"]] if wrong_only else per_image
     rows = rows.sort_values(column, ascending=ascending, kind="stable")
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    page = controls[2].number_input(f"Page (of {pages})", 1, pages, 1, key="predict_page")
-    start = (int(min(page, pages)) - 1) * PER_PAGE
     pictures, captions = [], []
-    for row in rows.iloc[start : start + PER_PAGE].to_dict("records"):
+    for row in page_of(rows, PER_PAGE, controls[2], "predict_page").to_dict("records"):
         try:
             image = read_rgb(safe_image_path(folder.root / "images", row["filename"]))
         except (ImageError, ValueError) as error:
@@ -152,8 +150,7 @@ def show_prediction(prediction: Prediction, image) -> None:
     boxes = overlay_boxes(prediction.box, prediction.class_name, prediction.confidence)
     st.image(drawing.draw_boxes(image, boxes), caption="prediction in red", width=480)
     st.markdown(f"### {prediction.class_name} · {prediction.confidence:.0%}")
-    for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
-        st.progress(probability, text=f"{name}: {probability:.1%}")
+    probability_bars(prediction.probabilities)
 
 
 def single_image_tab(choice: ModelChoice) -> None:
