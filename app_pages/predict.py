@@ -94,7 +94,7 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
     pictures, captions = [], []
     for row in page_of(rows, PER_PAGE, controls[2], "predict_page").to_dict("records"):
         try:
-            image = read_rgb(safe_image_path(folder.root / "images", row["filename"]))
+            image = read_rgb(safe_image_path(folder.images_dir, row["filename"]))
         except (ImageError, ValueError) as error:
             st.warning(str(error))
             continue

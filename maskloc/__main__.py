@@ -28,10 +28,11 @@ from .config import (
 )
 from .config import PRESETS as TRAIN_PRESETS
 from .layout import EVAL_SPLITS, TEST, VAL
+from .progress import Progress
 from .transforms import PRESETS as AUGMENT_PRESETS
 
 
-def _progress_bar(description: str) -> Callable[[int, int], None]:
+def _progress_bar(description: str) -> Progress:
     """A tqdm bar fed by the library's (done, total) progress callbacks."""
     from tqdm import tqdm
 

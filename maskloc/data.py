@@ -26,7 +26,16 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from .images import ImageError, read_rgb, upright_size
-from .layout import BOX_COLUMNS, KNOWN_CLASSES, LABELLED_COLUMNS, safe_image_path
+from .layout import (
+    BOX_COLUMNS,
+    IMAGES_DIR,
+    KNOWN_CLASSES,
+    LABELLED_COLUMNS,
+    TEST_CSV,
+    TEST_LABELS_CSV,
+    TRAIN_CSV,
+    safe_image_path,
+)
 from .progress import Progress
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -213,6 +222,10 @@ class DatasetFolder:
     class_names: list[str]
 
     @property
+    def images_dir(self) -> Path:
+        return self.root / IMAGES_DIR
+
+    @property
     def problems(self) -> list[RowProblem]:
         tables = (self.train, self.test, self.test_labels)
         return [p for table in tables if table is not None for p in table.problems]
@@ -227,17 +240,17 @@ def load_dataset(root: str | Path) -> DatasetFolder:
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
-    images = root / "images"
+    images = root / IMAGES_DIR
     if not images.is_dir():
         raise DataError(f"{root}: no images/ folder")
-    train = read_table(root / "train.csv", images)
+    train = read_table(root / TRAIN_CSV, images)
     if train.frame.empty:
-        raise DataError(f"{root / 'train.csv'}: no usable rows ({len(train.problems)} rejected)")
-    test = read_table(root / "test.csv", images, False) if (root / "test.csv").is_file() else None
+        raise DataError(f"{root / TRAIN_CSV}: no usable rows ({len(train.problems)} rejected)")
+    test = read_table(root / TEST_CSV, images, False) if (root / TEST_CSV).is_file() else None
     class_names = class_names_for(train.frame)
     test_labels = None
-    if (root / "test_labels.csv").is_file():
-        test_labels = read_table(root / "test_labels.csv", images, True, class_names)
+    if (root / TEST_LABELS_CSV).is_file():
+        test_labels = read_table(root / TEST_LABELS_CSV, images, True, class_names)
     return DatasetFolder(root, train, test, test_labels, class_names)
 
 

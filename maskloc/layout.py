@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+TRAIN_CSV, TEST_CSV, TEST_LABELS_CSV, IMAGES_DIR = (
+    "train.csv",
+    "test.csv",
+    "test_labels.csv",
+    "images",
+)
+LAYOUT_NAMES = (TRAIN_CSV, TEST_CSV, TEST_LABELS_CSV, IMAGES_DIR)
+
 KNOWN_CLASSES = ("mask", "no-mask")  # always ids 0 and 1; other class names follow, sorted
 BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
 LABELLED_COLUMNS = ("filename", *BOX_COLUMNS, "class")
