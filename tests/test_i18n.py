@@ -1,0 +1,95 @@
+"""The app's two languages: how one is chosen, that the Spanish catalogue covers every message
+the app marks for translation, and that a page really renders in the chosen language."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from conftest import ROOT
+from streamlit.testing.v1 import AppTest
+
+from app_pages._i18n import LOCALES, catalogue, resolve_language
+
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+
+
+def source_messages() -> set[str]:
+    """Every message the app marks with t(...) or N_(...), extracted as `pybabel extract` does."""
+    found = extract_from_dir(
+        str(ROOT),
+        method_map=[("app.py", "python"), ("app_pages/**.py", "python")],
+        keywords={"t": None, "N_": None},
+    )
+    return {message for _, _, message, _, _ in found}
+
+
+def spanish() -> dict[str, str]:
+    with (LOCALES / "es" / "LC_MESSAGES" / "maskloc.po").open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id}
+
+
+@pytest.mark.parametrize(
+    ("query", "chosen", "server", "browser", "expected"),
+    [
+        (None, None, None, "es-ES", "es"),
+        (None, None, None, "es-419", "es"),
+        (None, None, None, "de-DE", "en"),
+        (None, None, None, None, "en"),
+        (None, None, "es", "en-US", "es"),
+        (None, "en", "es", "es-ES", "en"),
+        ("es", "en", None, "en-US", "es"),
+        ("fr", None, None, "es_MX", "es"),
+    ],
+)
+def test_language_is_chosen_url_first_then_selector_server_browser(
+    query, chosen, server, browser, expected
+):
+    assert resolve_language(query, chosen, server, browser) == expected
+
+
+def test_every_marked_message_has_a_spanish_translation_with_the_same_placeholders():
+    messages, translated = source_messages(), spanish()
+    assert len(messages) > 20  # the extraction really found the app's messages
+    missing = sorted(m for m in messages if not translated.get(m))
+    assert not missing, f"untranslated: {missing}"
+    for message in messages:
+        assert sorted(PLACEHOLDER.findall(translated[message])) == sorted(
+            PLACEHOLDER.findall(message)
+        ), message
+
+
+def test_the_catalogue_holds_no_message_the_app_no_longer_uses():
+    stale = sorted(set(spanish()) - source_messages())
+    assert not stale, f"remove from the .po: {stale}"
+
+
+def test_catalogue_translates_and_falls_back_to_english():
+    assert catalogue("es").gettext("Home") == "Inicio"
+    assert catalogue("en").gettext("Home") == "Home"
+    assert catalogue("es").gettext("a message nobody wrote") == "a message nobody wrote"
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("es", "maskloc: ¿mascarilla o no, y dónde está la cara?"), ("en", "maskloc: mask or no")],
+)
+def test_home_renders_in_the_language_of_the_url(lang, title, monkeypatch):
+    monkeypatch.delenv("MASKLOC_LANG", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lang"] = lang
+    at.run()
+    assert not at.exception
+    assert at.title[0].value.startswith(title)
+    assert at.sidebar.selectbox(key="maskloc_lang_selector").value == lang
+
+
+def test_the_selector_switches_language_and_a_server_default_applies(monkeypatch):
+    monkeypatch.setenv("MASKLOC_LANG", "es")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert at.subheader[0].value == "Conjunto de datos"
+    at.sidebar.selectbox(key="maskloc_lang_selector").set_value("en").run()
+    assert not at.exception
+    assert at.subheader[0].value == "Dataset"
