@@ -93,3 +93,28 @@ def test_the_selector_switches_language_and_a_server_default_applies(monkeypatch
     at.sidebar.selectbox(key="maskloc_lang_selector").set_value("en").run()
     assert not at.exception
     assert at.subheader[0].value == "Dataset"
+
+
+@pytest.mark.parametrize(
+    ("page", "spanish_title", "english_title"),
+    [
+        ("app_pages/explore.py", "Explorar el conjunto de datos", "Explore the dataset"),
+        ("app_pages/augment.py", "Laboratorio de aumentación de datos", "Augmentation playground"),
+    ],
+)
+def test_translated_pages_render_in_both_languages(
+    page, spanish_title, english_title, tmp_path, monkeypatch
+):
+    import streamlit as st
+    from conftest import make_dataset
+
+    monkeypatch.setenv("MASKLOC_DATA", str(make_dataset(tmp_path / "data")))
+    monkeypatch.delenv("MASKLOC_LANG", raising=False)
+    st.cache_data.clear()
+    for lang, title in (("es", spanish_title), ("en", english_title)):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.query_params["lang"] = lang
+        at.run()
+        at.switch_page(page).run()
+        assert not at.exception
+        assert at.title[0].value == title
