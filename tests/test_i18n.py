@@ -118,3 +118,61 @@ def test_translated_pages_render_in_both_languages(
         at.switch_page(page).run()
         assert not at.exception
         assert at.title[0].value == title
+
+
+# Pages whose texts are not in the catalogue yet; the check below covers every other page script.
+NOT_YET_TRANSLATED = {"_common.py", "train.py", "predict.py", "webcam.py"}
+BILINGUAL = {"_i18n.py"}  # the language selector's label is in both languages on purpose
+SHOWN_ARGUMENTS = {"label", "help", "caption", "text", "placeholder", "body", "title", "value"}
+STREAMLIT_TEXT = {
+    "title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error",
+    "success", "toast", "button", "checkbox", "toggle", "radio", "selectbox", "multiselect",
+    "slider", "select_slider", "number_input", "text_input", "text_area", "file_uploader",
+    "camera_input", "download_button", "expander", "tabs", "metric", "progress", "spinner",
+    "page_link", "form_submit_button", "status", "popover",
+}  # fmt: skip
+
+
+def untranslated_literals(source: str) -> list[tuple[int, str]]:
+    """Literal words handed to a Streamlit element without passing through t()."""
+    import ast
+
+    found = []
+
+    def words(node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return bool(re.search(r"[A-Za-z]{2}", re.sub(r"\{[^}]*\}|:\w+/\w+:", "", node.value)))
+        if isinstance(node, ast.JoinedStr):
+            return any(words(v) for v in node.values)
+        if isinstance(node, ast.BinOp):
+            return words(node.left) or words(node.right)
+        if isinstance(node, ast.List | ast.Tuple):
+            return any(words(e) for e in node.elts)
+        return False
+
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        if node.func.attr not in STREAMLIT_TEXT:
+            continue
+        shown = list(node.args) + [k.value for k in node.keywords if k.arg in SHOWN_ARGUMENTS]
+        found += [(node.lineno, ast.unparse(arg)[:60]) for arg in shown if words(arg)]
+    return found
+
+
+def test_the_untranslated_literal_check_finds_literals():
+    assert untranslated_literals('st.title("Hello there")\nst.button(t("Go"))') == [
+        (1, "'Hello there'")
+    ]
+    assert untranslated_literals('st.caption(f"{n} images")') == [(1, "f'{n} images'")]
+    assert untranslated_literals('st.markdown("## 😷 " + t("mask"))\nst.metric("IoU", 1)') == [
+        (2, "'IoU'")
+    ]
+
+
+def test_no_untranslated_literal_in_translated_pages():
+    pages = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
+    checked = [p for p in pages if p.name not in NOT_YET_TRANSLATED | BILINGUAL]
+    assert len(checked) >= 4
+    leftovers = {p.name: found for p in checked if (found := untranslated_literals(p.read_text()))}
+    assert not leftovers, f"wrap these in t(...): {leftovers}"
