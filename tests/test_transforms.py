@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskloc.transforms import CATALOGUE, NOTEBOOK_AUGMENTATIONS, PRESETS, compose, train_transform
+from maskloc.transforms import (
+    AUGMENTATIONS,
+    CATALOGUE,
+    NOTEBOOK_AUGMENTATIONS,
+    compose,
+    train_transform,
+)
 
 
 def _image_with_box():
@@ -55,9 +61,9 @@ def test_rotation_makes_the_box_loose():
     assert (x1 - x0) * (y1 - y0) > (24 / 64) ** 2 * 1.2  # looser than the original square
 
 
-def test_presets_are_seeded():
+def test_augmentations_are_seeded():
     image, box = _image_with_box()
-    for name in PRESETS:
+    for name in AUGMENTATIONS:
         if name == "none":
             continue
         a = train_transform(name, seed=5)(image=image, bboxes=box, labels=[0])
