@@ -9,7 +9,7 @@ import torch
 
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from maskloc.engine import NonFiniteLoss, Trainer
-from maskloc.runs import build_trainer, prepare_data
+from maskloc.trainer_setup import build_trainer, prepare_data
 
 
 def _config(root, **train) -> RunConfig:
