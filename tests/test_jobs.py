@@ -132,6 +132,42 @@ def test_stale_running_folder_is_shown_as_interrupted(tmp_path, tiny_dataset):
     assert not registry.busy
 
 
+def test_a_folder_with_settings_no_longer_allowed_is_listed_as_failed(tmp_path, tiny_dataset):
+    from maskloc.checkpoint import atomic_write_json
+
+    run = RunFolder(tmp_path / "runs" / "old-run")
+    run.write_config(tiny_config(tiny_dataset))
+    raw = tiny_config(tiny_dataset).to_dict()
+    raw["train"]["epochs"] = 0
+    atomic_write_json(run.path / "config.json", raw)
+    run.write_status("finished", "all steps done")
+    (listed,) = JobRegistry(tmp_path / "runs").runs()
+    assert listed.state == "failed"
+    assert (
+        listed.message
+        == "config.json: --epochs ('Epochs' on the Train page) must be at least 1, got 0"
+    )
+
+
+def _snapshot(state: str, **values) -> RunSnapshot:
+    config = tiny_config(Path("."), epochs=12)
+    return RunSnapshot("r", Path("r"), state, "", config, [], values.pop("best", {}), **values)
+
+
+def test_runs_table_says_how_far_a_run_got_never_none():
+    rows = [
+        _snapshot("queued"),
+        _snapshot("running"),  # preparing data: no step yet
+        _snapshot("running", step=5, epoch=2),
+        _snapshot("finished", step=60, epoch=12, best={"mean_iou": 0.61234, "accuracy": 0.9}),
+    ]
+    table = runs_table(rows)
+    assert table["epochs"].tolist() == ["waiting", "preparing", "2 of 12", "12"]
+    assert table["mean_iou"].tolist() == ["–", "–", "–", "0.612"]
+    assert table["iou50"].tolist() == ["–"] * 4
+    assert "None" not in table.astype(str).to_numpy().ravel().tolist()
+
+
 def test_alpha_sweep_runs_every_alpha(registry, tiny_dataset):
     jobs = registry.sweep(tiny_config(tiny_dataset, epochs=1), [0.8, 0.2])
     assert [job.config.train.alpha for job in jobs] == [0.2, 0.8]
