@@ -201,6 +201,10 @@ def settings_markdown() -> str:
         default = base[s.section][s.name]
         if s.path == "data.root":
             default = "data/mask-faces"
+        elif s.kind is bool:
+            default = "on" if default else "off"
+        elif s.kind is float:
+            default = f"{default:g}"
         label = s.label or "–"
         lines.append(f"| {flag} | {label} | {values} | {default} | {s.help} |")
     return "\n".join(lines) + "\n"
