@@ -184,7 +184,12 @@ def _build(entry: dict[str, Any], class_count: int) -> LocalizationModel:
     if config.num_classes != class_count:
         raise ValueError(f"{config.num_classes} class outputs but {class_count} class names")
     model = LocalizationModel(config, tuple(entry["mean"]), tuple(entry["std"]))
-    model.load_state_dict(entry["state_dict"], strict=True)
+    missing, unexpected = model.load_state_dict(entry["state_dict"], strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"its weights do not fit {config.name}: {len(missing)} missing "
+            f"(first: {missing[:1]}), {len(unexpected)} unexpected (first: {unexpected[:1]})"
+        )
     return model
 
 
@@ -201,5 +206,8 @@ def load_model(
         else:
             model = _build(payload, classes)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{name}: does not fit its architecture ({error})") from error
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__  # torch's last line names a tensor
+        more = f" and {len(lines) - 2} more" if len(lines) > 2 else ""
+        raise CheckpointError(f"{name}: does not fit its architecture ({reason}{more})") from error
     return model.eval(), payload
