@@ -255,8 +255,9 @@ class TrainingJob:
                 self._turnstile.leave(self)
 
     def _end_stopped(self) -> None:
-        self.run.write_status("stopped", "stopped before it started")
-        self._set(state="stopped", message="stopped before it started")
+        """Cancelled while queued: it never started, so its folder goes (no row in run lists)."""
+        shutil.rmtree(self.run.path, ignore_errors=True)
+        self._set(state="stopped", message="cancelled before it started")
 
     def snapshot(self) -> RunSnapshot:
         """A consistent copy of everything a UI needs, taken under the lock."""

@@ -108,12 +108,13 @@ def test_second_job_waits_in_the_queue(registry, tiny_dataset):
     third.stop()  # a queued job leaves the line without training
     assert third.join(TIMEOUT)
     assert third.snapshot().state == "stopped" and third.snapshot().step == 0
+    assert not third.run.path.exists()  # it never started: no folder, no row in the runs table
     first.stop()
     assert second.join(TIMEOUT)
     assert first.snapshot().state == "stopped"
     assert second.snapshot().state == "finished"
     names = {s.name: s.state for s in registry.runs()}
-    assert names == {first.name: "stopped", second.name: "finished", third.name: "stopped"}
+    assert names == {first.name: "stopped", second.name: "finished"}
 
 
 def test_stale_running_folder_is_shown_as_interrupted(tmp_path, tiny_dataset):
