@@ -19,7 +19,7 @@ from app_pages._common import (
     model_chooser,
     registry,
 )
-from maskloc import viz
+from maskloc import drawing
 from maskloc.config import preset
 from maskloc.finetune import adopt_checkpoint
 from maskloc.images import read_rgb
@@ -99,7 +99,7 @@ for row in rows.tail(THUMBS).to_dict("records"):
         box = tuple(float(row[c]) for c in ("xmin", "ymin", "xmax", "ymax"))
     except (*USER_ERRORS, ValueError, OSError):
         continue
-    pictures.append(viz.annotated_thumbnail(image, [viz.truth_box(box, row["class"])], 160))
+    pictures.append(drawing.annotated_thumbnail(image, [drawing.truth_box(box, row["class"])], 160))
     captions.append(f"{row['filename']} · {row['class']}")
 if pictures:
     st.image(pictures, caption=captions, width=150)
