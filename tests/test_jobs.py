@@ -88,7 +88,9 @@ def test_a_failing_job_ends_failed_with_the_reason(registry, tmp_path):
     assert job.join(TIMEOUT)
     snap = job.snapshot()
     assert snap.state == "failed"
-    assert "dataset folder not found" in snap.error
+    assert (
+        snap.error == f"{tmp_path / 'no-such-dataset'}: dataset folder not found"
+    )  # no "DataError:"
     assert job.error is not None and "DataError" in job.traceback
     on_disk = JobRegistry(registry.root).runs()[0]
     assert on_disk.state == "failed" and "not found" in on_disk.message
