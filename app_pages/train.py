@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from app_pages._common import USER_ERRORS, dataset_sidebar, fmt_seconds, registry
+from app_pages._common import USER_ERRORS, dataset_sidebar, fmt_seconds, load_folder, registry
 from maskloc import charts
 from maskloc.config import (
     PAGE_GROUPS,
@@ -132,7 +132,7 @@ def settings_form(root: str) -> None:
         return
     try:
         config = form_config(root)
-        check = preflight(config)
+        check = preflight(config, load=load_folder)  # the dataset as read once per version
     except SettingError as error:
         refuse(error.for_page() + ".")
         return

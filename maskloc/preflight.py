@@ -5,6 +5,7 @@ cannot be used, a class too rare to be on both sides of the train/validation spl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,14 +85,19 @@ def check_split(
     return SplitCheck(counts, warnings)
 
 
-def preflight(config: RunConfig, skip_bad_rows: bool = True) -> Preflight:
+def preflight(
+    config: RunConfig,
+    skip_bad_rows: bool = True,
+    load: Callable[[str], DatasetFolder] | None = None,
+) -> Preflight:
     """Everything that can be checked without decoding an image or creating a run folder.
 
     Raises SettingError (weights missing), DataError (folder, bad rows unless `skip_bad_rows`,
-    a class too rare to split). The bad rows skipped are in the warnings."""
+    a class too rare to split). The bad rows skipped are in the warnings. `load` reads the
+    dataset folder (a UI passes its cached reader)."""
     if config.model.pretrained and not pretrained_available(config.model.name):
         raise SettingError(missing_weights_template(config.model.name))
-    folder = load_dataset(config.data.root)
+    folder = (load or load_dataset)(config.data.root)
     warnings = []
     problems = folder.train.problems
     if problems and not skip_bad_rows:
