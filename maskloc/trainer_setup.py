@@ -19,11 +19,12 @@ from .data import (
     Progress,
     channel_stats,
     load_dataset,
+    train_val_positions,
 )
 from .engine import Trainer, resolve_device, set_seed
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
-from .preflight import check_split, split_for
+from .preflight import check_split
 from .stem_cache import StemView, memo_key, remembered, stem_features
 from .transforms import train_transform
 
@@ -55,7 +56,7 @@ def prepare_data(config: DataConfig, progress: Progress | None = None) -> Prepar
     Refuses (DataError) a class that cannot be on both sides of the split, before decoding."""
     folder = load_dataset(config.root)
     frame = folder.train.frame
-    labels, train_idx, val_idx = split_for(folder, config)
+    labels, train_idx, val_idx = train_val_positions(folder, config.val_fraction, config.split_seed)
     for warning in check_split(folder, labels, train_idx, val_idx).warnings:
         logger.warning(warning)
     images = IMAGE_CACHE.load(frame["path"].tolist(), config.image_size, progress)
