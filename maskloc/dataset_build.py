@@ -26,8 +26,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
-import PIL
 from PIL import Image, ImageOps
+
+from .datasheet import datasheet_text
 
 CLASSES = ("mask", "no-mask")
 RAW_COLUMNS = ("filename", "width", "height", "xmin", "ymin", "xmax", "ymax", "class")
@@ -163,7 +164,7 @@ class _Photo:
 
 
 @dataclass(frozen=True)
-class _Crop:
+class Crop:
     filename: str
     source: str
     label: str
@@ -412,7 +413,7 @@ class _Tally:
 
 def _crop_photo(
     photo: _Photo, settings: BuildSettings, images_out: Path, tally: _Tally
-) -> list[_Crop]:
+) -> list[Crop]:
     """Cut, resize and write every usable face of one photo; returns the crops in name order."""
     rng = _photo_rng(settings.seed, photo.filename)
     annotated = [f for f in photo.faces if f.width > 0 and f.height > 0]
@@ -434,7 +435,7 @@ def _crop_photo(
     with Image.open(photo.path) as opened:
         image = ImageOps.exif_transpose(opened) if photo.transpose else opened.copy()
         image = image.convert("RGB")
-    crops: list[_Crop] = []
+    crops: list[Crop] = []
     cap = settings.max_per_photo
     for face in candidates:
         if cap is not None and len(crops) >= cap:
@@ -451,16 +452,14 @@ def _crop_photo(
         name = f"{photo.stem}_{face.index:03d}.jpg"
         (images_out / name).write_bytes(_jpeg_bytes(patch, settings.jpeg_quality))
         box = _output_box(face, window, settings.size)
-        crops.append(_Crop(name, photo.filename, face.label, box))
+        crops.append(Crop(name, photo.filename, face.label, box))
     return sorted(crops, key=lambda c: c.filename)
 
 
 # ----------------------------------------------------------------------------- split
 
 
-def _split_photos(
-    crops_by_photo: dict[str, list[_Crop]], settings: BuildSettings
-) -> dict[str, str]:
+def _split_photos(crops_by_photo: dict[str, list[Crop]], settings: BuildSettings) -> dict[str, str]:
     """Photo -> split; photos stratified by whether they give any no-mask crop."""
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(0,)))
     strata: dict[bool, list[str]] = {False: [], True: []}
@@ -489,11 +488,11 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
-def _box_row(crop: _Crop) -> tuple:
+def _box_row(crop: Crop) -> tuple:
     return (crop.filename, *crop.box, crop.label, crop.source)
 
 
-def _baseline(train: list[_Crop], size: int) -> tuple[str, tuple[int, int, int, int]]:
+def _baseline(train: list[Crop], size: int) -> tuple[str, tuple[int, int, int, int]]:
     """Trivial submission: majority class and the per-coordinate median train box."""
     if not train:
         quarter = size // 4
@@ -516,168 +515,6 @@ def _command(raw_dir: Path, out_dir: Path, settings: BuildSettings) -> str:
             flag = "--" + item.name.replace("_", "-")
             parts += [flag, "none" if value is None else str(value)]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-def _quantile_table(crops: list[_Crop], size: int) -> list[str]:
-    if not crops:
-        return ["(no crops)"]
-    boxes = np.array([c.box for c in crops], dtype=float) / size
-    quantities = {
-        "box width / crop side": boxes[:, 2] - boxes[:, 0],
-        "box height / crop side": boxes[:, 3] - boxes[:, 1],
-        "box centre x / crop side": (boxes[:, 0] + boxes[:, 2]) / 2,
-        "box centre y / crop side": (boxes[:, 1] + boxes[:, 3]) / 2,
-    }
-    qs = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
-    lines = [
-        "| quantity | " + " | ".join(f"q{round(q * 100)}" for q in qs) + " |",
-        "|---|" + "---:|" * len(qs),
-    ]
-    for name, values in quantities.items():
-        cells = " | ".join(f"{v:.2f}" for v in np.quantile(values, qs))
-        lines.append(f"| {name} | {cells} |")
-    return lines
-
-
-def _readme(
-    report: BuildReport,
-    settings: BuildSettings,
-    command: str,
-    crops: dict[str, list[_Crop]],
-    raw_digest: str,
-    baseline: tuple[str, tuple[int, int, int, int]],
-) -> str:
-    s = settings
-    cap = "no cap" if s.max_per_photo is None else f"at most {s.max_per_photo} crops per photo"
-    count_rows = []
-    for split in SPLITS:
-        per = report.crops[split]
-        count_rows.append(
-            f"| {split} | {report.photos[split]} | {per['mask']} | {per['no-mask']} | "
-            f"{per['mask'] + per['no-mask']} |"
-        )
-    totals = {c: sum(report.crops[sp][c] for sp in SPLITS) for c in CLASSES}
-    count_rows.append(
-        f"| total | {report.photos['train'] + report.photos['test']} | {totals['mask']} | "
-        f"{totals['no-mask']} | {report.n_crops} |"
-    )
-    all_crops = crops["train"] + crops["test"]
-    settings_rows = "\n".join(f"| {f.name} | {getattr(s, f.name)} |" for f in fields(s))
-    label, box = baseline
-    lines = ", ".join(map(str, report.degenerate_lines)) or "none"
-    unused = report.photos.get("unused", 0)
-    text = f"""# mask-faces — one face per image, class `mask` / `no-mask` plus one box
-
-Generated by `maskloc.dataset_build.build_dataset`; do not edit by hand, rebuild instead.
-
-Square crops, each holding exactly one annotated face, cut from the 118 photos of the Roboflow
-"Mask Wearing" dataset, in the competition layout used by `maskloc`.
-
-## Provenance and licence
-
-- Source: the Roboflow public dataset "Mask Wearing" (raw export, 2020;
-  public.roboflow.ai/object-detection/mask-wearing), as stored in `shared/datasets/mask-wearing`
-  (`boxes.csv` sha256 `{raw_digest}`).
-- Licence: the source's dataset card states **"License: Public Domain"**. The images "were
-  originally collected by Cheng Hsun Teng from Eden Social Welfare Foundation, Taiwan and
-  relabled by the Roboflow team". Keep this attribution and statement with any copy.
-- Some photos carry news or stock agency watermarks; the public-domain statement is the source's
-  claim and has not been verified image by image.
-
-## Build
-
-```
-{command}
-```
-
-Run from the repository root (non-default settings appear as `--kebab-case` flags). Built with
-Pillow {PIL.__version__} and numpy {np.__version__}; with the same inputs, settings and versions
-the build is byte-identical (checked by building twice and comparing sha256 of every file).
-
-Procedure, per photo (sorted by name, one seeded random stream per photo):
-
-1. Skip faces whose shorter side is under {s.min_face} px in the raw photo, zero-area boxes
-   (annotation slips) and faces larger than the photo's shorter side (no square window fits).
-2. One square window per face. Side: uniform({s.context_min}, {s.context_max}) x the face's
-   longer side, shrunk to the photo's shorter side if larger. Position: uniform among all
-   placements that keep the face inside the window and the window inside the photo, so the
-   face is not always centred.
-3. Reject the window when another annotated face (any size) has more than
-   {s.max_other_overlap:.0%} of its area inside it. After {s.placement_tries} rejected random
-   windows the face counts as crowded and gives no crop.
-4. Cap: {cap}. No-mask faces (the minority class) come first, then mask faces in random
-   order. This keeps the most crowded photo ({report.most_usable_per_photo} usable faces) from
-   dominating the data.
-5. Cut the window from the EXIF-upright photo, resize it to {s.size}x{s.size} (Lanczos, RGB) and
-   save it as JPEG quality {s.jpeg_quality} without metadata. The box is mapped into the crop,
-   rounded to integer pixels and clamped to [0, {s.size}].
-6. Split by source photo: {s.test_fraction:.0%} of the photos that gave a crop go to test,
-   stratified by whether the photo gives any no-mask crop. No photo is in both splits.
-
-| setting | value |
-|---|---|
-{settings_rows}
-
-## Files
-
-- `images/<photo-stem>_<face-index>.jpg` — face index = the face's position among its photo's
-  rows in `boxes.csv` (0-based); stems are sanitised (`[A-Za-z0-9_-]`, no leading `-`).
-- `train.csv` — `filename,xmin,ymin,xmax,ymax,class,source` (`source` = raw photo filename;
-  use it to group validation splits).
-- `test.csv` — `filename`; `test_labels.csv` — `filename,xmin,ymin,xmax,ymax,class,source`.
-- `sample_submission.csv` — `filename,class,xmin,ymin,xmax,ymax`, a trivial baseline: the
-  majority train class (`{label}`) and the per-coordinate median train box {list(box)}.
-
-Boxes are integer pixels of the {s.size}x{s.size} image, xmin < xmax, ymin < ymax.
-
-## Counts
-
-| split | photos | mask | no-mask | crops |
-|---|---:|---:|---:|---:|
-{chr(10).join(count_rows)}
-
-Images: {report.bytes_images / 1e6:.1f} MB. Photos without any crop: {unused}.
-
-| annotated faces | count |
-|---|---:|
-| in boxes.csv | {report.faces_total} |
-| skipped: shorter side under {s.min_face} px | {report.skipped_small} |
-| skipped: zero area (boxes.csv lines {lines}) | {report.skipped_degenerate} |
-| skipped: larger than the photo's shorter side | {report.skipped_too_large} |
-| skipped: over the per-photo cap | {report.skipped_cap} |
-| rejected: crowded | {report.rejected_crowded} |
-| cropped | {report.n_crops} |
-
-## Box distributions (all crops, as fractions of the crop side)
-
-{chr(10).join(_quantile_table(all_crops, s.size))}
-
-## Caveats
-
-- Class imbalance: `mask` far outnumbers `no-mask` (about {_ratio(totals)} here); weight or
-  resample, and read per-class metrics, not only accuracy.
-- Crops of one photo are related (same scene, people, lighting, sometimes overlapping context):
-  validation splits must be grouped by `source`, as the train/test split is.
-- The test split is small ({report.photos["test"]} photos), so test metrics are noisy.
-- Photos are news, stock and street pictures from around 2020, judging from a sample mostly of
-  East Asian adults, many in crowds or on public transport; some carry agency watermarks. Do not
-  expect the data to represent other populations or settings.
-- Faces in dense crowds are under-represented: tiny faces are skipped and crowded windows
-  rejected, so the crops favour larger, more isolated faces.
-- Crops are resized (up or down) to {s.size} px, so small faces are upscaled and blurrier than
-  large ones. Box sizes are narrow by construction: the face's longer side is 1/{s.context_max:g}
-  to 1/{s.context_min:g} of the crop side (more where the window had to shrink to fit the photo).
-- Other faces may still appear partly in a crop (up to {s.max_other_overlap:.0%} of their area,
-  plus faces that were never annotated); only the labelled face is the answer.
-- Labels are Roboflow's, not re-checked here beyond the raw folder's own corrections.
-"""
-    return text
-
-
-def _ratio(totals: dict[str, int]) -> str:
-    if not totals["no-mask"]:
-        return "no no-mask crops"
-    return f"{totals['mask'] / totals['no-mask']:.1f} : 1"
 
 
 def _clear_owned(out_dir: Path) -> None:
@@ -723,13 +560,13 @@ def build_dataset(
         images_out = staging / "images"
         images_out.mkdir()
         tally = _Tally()
-        crops_by_photo: dict[str, list[_Crop]] = {}
+        crops_by_photo: dict[str, list[Crop]] = {}
         for done, photo in enumerate(photos, start=1):
             crops_by_photo[photo.filename] = _crop_photo(photo, settings, images_out, tally)
             if progress is not None:
                 progress(done, len(photos))
         assignment = _split_photos(crops_by_photo, settings)
-        crops: dict[str, list[_Crop]] = {split: [] for split in SPLITS}
+        crops: dict[str, list[Crop]] = {split: [] for split in SPLITS}
         photo_counts = {split: 0 for split in SPLITS}
         for name in sorted(assignment):
             crops[assignment[name]].extend(crops_by_photo[name])
@@ -765,7 +602,7 @@ def build_dataset(
             SUBMISSION_COLUMNS,
             [(c.filename, baseline[0], *baseline[1]) for c in crops["test"]],
         )
-        readme = _readme(
+        readme = datasheet_text(
             report,
             settings,
             _command(raw_dir, out_dir, settings),
