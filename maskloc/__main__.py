@@ -318,6 +318,13 @@ def _add_build_dataset(commands: argparse._SubParsersAction) -> None:
         help="cap on crops from one photo ('none': no cap)",
     )
     p.add_argument("--jpeg-quality", type=_positive, default=s.jpeg_quality)
+    p.add_argument(
+        "--no-face-per-photo",
+        type=int,
+        default=s.no_face_per_photo,
+        help="no-face windows (presence negatives) per photo; 0: none",
+    )
+    p.add_argument("--no-face-margin", type=float, default=s.no_face_margin)
     p.add_argument("--seed", type=int, default=s.seed)
     p.add_argument("--overwrite", action="store_true", help="replace a previous build in OUT")
     p.set_defaults(handler=_build_dataset)
@@ -339,6 +346,8 @@ def _build_dataset(args: argparse.Namespace) -> int:
         max_per_photo=args.max_per_photo,
         jpeg_quality=args.jpeg_quality,
         seed=args.seed,
+        no_face_per_photo=args.no_face_per_photo,
+        no_face_margin=args.no_face_margin,
     )
     report = build_dataset(
         Path(args.raw), Path(args.out), settings, _progress_bar("crop faces"), args.overwrite

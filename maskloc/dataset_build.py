@@ -36,11 +36,14 @@ TRAIN_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
 TEST_COLUMNS = ("filename",)
 TEST_LABEL_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
 SUBMISSION_COLUMNS = ("filename", "class", "xmin", "ymin", "xmax", "ymax")
+NO_FACE_FILE = "no_face.csv"
+NO_FACE_COLUMNS = ("filename", "split", "source")
 OWNED_FILES = (
     "train.csv",
     "test.csv",
     "test_labels.csv",
     "sample_submission.csv",
+    NO_FACE_FILE,
     "README.md",
 )
 OWNED_DIRS = ("images",)
@@ -63,6 +66,10 @@ class BuildSettings:
     crowd photo holds 94 usable faces, which would dominate the data and bloat the folder.
     `None` means no cap. `placement_tries` is how many random windows a face gets before it is
     counted as too crowded.
+
+    `no_face_per_photo` no-face windows (negatives for the model's face-presence output) are cut
+    from every photo that gave a face crop; each touches no annotated face grown by
+    `no_face_margin` of its size on every side. 0 writes none.
     """
 
     size: int = 320
@@ -75,6 +82,8 @@ class BuildSettings:
     seed: int = 0
     max_per_photo: int | None = 20
     placement_tries: int = 10
+    no_face_per_photo: int = 3
+    no_face_margin: float = 0.25
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -95,6 +104,10 @@ class BuildSettings:
             raise ValueError(f"max_per_photo must be >= 1 or None, got {self.max_per_photo}")
         if self.placement_tries < 1:
             raise ValueError(f"placement_tries must be >= 1, got {self.placement_tries}")
+        if self.no_face_per_photo < 0:
+            raise ValueError(f"no_face_per_photo must be >= 0, got {self.no_face_per_photo}")
+        if self.no_face_margin < 0:
+            raise ValueError(f"no_face_margin must be >= 0, got {self.no_face_margin}")
 
 
 @dataclass
@@ -113,6 +126,8 @@ class BuildReport:
     bytes_images: int
     most_usable_per_photo: int = 0
     degenerate_lines: list[int] = field(default_factory=list)
+    no_face: dict[str, int] = field(default_factory=dict)
+    no_face_missing: int = 0
 
     @property
     def n_crops(self) -> int:
@@ -131,6 +146,11 @@ class BuildReport:
             f"photo's shorter side, {self.skipped_cap} over the per-photo cap; "
             f"rejected {self.rejected_crowded} crowded"
         )
+        if self.no_face:
+            per_split = ", ".join(f"{split} {count}" for split, count in self.no_face.items())
+            lines.append(
+                f"  no-face windows: {per_split} ({self.no_face_missing} could not be placed)"
+            )
         if self.photos.get("unused"):
             lines.append(f"  photos without any crop: {self.photos['unused']}")
         return "\n".join(lines)
@@ -169,6 +189,15 @@ class Crop:
     source: str
     label: str
     box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class NoFaceWindow:
+    """A square cut that holds no annotated face: a negative for face presence."""
+
+    filename: str
+    source: str
+    side: int
 
 
 # ----------------------------------------------------------------------------- raw input
@@ -307,10 +336,14 @@ def _assign_stems(photos: list[_Photo]) -> None:
 # ----------------------------------------------------------------------------- cropping
 
 
-def _photo_rng(seed: int, filename: str) -> np.random.Generator:
-    """One stream per photo, keyed by its name, so adding a photo leaves the others unchanged."""
+def _photo_rng(seed: int, filename: str, stream: int = 1) -> np.random.Generator:
+    """One stream per photo, keyed by its name, so adding a photo leaves the others unchanged.
+
+    Face crops use stream 1 and no-face windows stream 2, so adding or changing no-face windows
+    leaves every face crop byte-identical.
+    """
     key = int.from_bytes(hashlib.sha256(filename.encode()).digest()[:4], "big")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, key)))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, key)))
 
 
 def _pixel_extent(face: _Face) -> tuple[int, int, int, int]:
@@ -409,12 +442,14 @@ class _Tally:
     skipped_cap: int = 0
     rejected_crowded: int = 0
     most_usable: int = 0
+    no_face_missing: int = 0
 
 
 def _crop_photo(
     photo: _Photo, settings: BuildSettings, images_out: Path, tally: _Tally
-) -> list[Crop]:
-    """Cut, resize and write every usable face of one photo; returns the crops in name order."""
+) -> tuple[list[Crop], list[NoFaceWindow]]:
+    """Cut, resize and write every usable face of one photo, then its no-face windows (only for
+    a photo that gave a face crop, so every window's photo has a split); both in name order."""
     rng = _photo_rng(settings.seed, photo.filename)
     annotated = [f for f in photo.faces if f.width > 0 and f.height > 0]
     candidates = []
@@ -431,7 +466,7 @@ def _crop_photo(
     candidates = [candidates[i] for i in order]
     candidates.sort(key=lambda f: f.label != "no-mask")
     if not candidates:
-        return []
+        return [], []
     with Image.open(photo.path) as opened:
         image = ImageOps.exif_transpose(opened) if photo.transpose else opened.copy()
         image = image.convert("RGB")
@@ -453,7 +488,59 @@ def _crop_photo(
         (images_out / name).write_bytes(_jpeg_bytes(patch, settings.jpeg_quality))
         box = _output_box(face, window, settings.size)
         crops.append(Crop(name, photo.filename, face.label, box))
-    return sorted(crops, key=lambda c: c.filename)
+    windows = _cut_no_face(photo, image, settings, images_out, tally) if crops else []
+    return sorted(crops, key=lambda c: c.filename), windows
+
+
+def _touches_faces(window: tuple[int, int, int], faces: list[_Face], margin: float) -> bool:
+    """True when the window overlaps any face box grown by `margin` of its size on each side."""
+    wx, wy, side = window
+    for face in faces:
+        grow_x, grow_y = margin * face.width, margin * face.height
+        x0, y0 = face.box[0] - grow_x, face.box[1] - grow_y
+        x1, y1 = face.box[2] + grow_x, face.box[3] + grow_y
+        if min(x1, wx + side) > max(x0, wx) and min(y1, wy + side) > max(y0, wy):
+            return True
+    return False
+
+
+def _cut_no_face(
+    photo: _Photo, image: Image.Image, settings: BuildSettings, images_out: Path, tally: _Tally
+) -> list[NoFaceWindow]:
+    """Square windows that touch no annotated face (of any size), at the face crops' sizes.
+
+    A window's side is drawn like a face crop's (uniform(context_min, context_max) x a random
+    usable face's longer side), so negatives look like positives in scale and resampling; only
+    the content differs.
+    """
+    count = settings.no_face_per_photo
+    annotated = [f for f in photo.faces if f.width > 0 and f.height > 0]
+    limit = min(photo.size)
+    usable = [f for f in annotated if settings.min_face <= min(f.width, f.height)]
+    usable = [f for f in usable if _longer_side(f) <= limit]
+    if not count or not usable:
+        return []
+    rng = _photo_rng(settings.seed, photo.filename, stream=2)
+    width, height = photo.size
+    windows: list[NoFaceWindow] = []
+    for _ in range(count * settings.placement_tries * 5):
+        if len(windows) == count:
+            break
+        face = usable[int(rng.integers(len(usable)))]
+        factor = rng.uniform(settings.context_min, settings.context_max)
+        side = min(max(round(factor * _longer_side(face)), 1), limit)
+        wx = int(rng.integers(0, width - side + 1))
+        wy = int(rng.integers(0, height - side + 1))
+        if _touches_faces((wx, wy, side), annotated, settings.no_face_margin):
+            continue
+        patch = image.crop((wx, wy, wx + side, wy + side))
+        if side != settings.size:
+            patch = patch.resize((settings.size, settings.size), Image.Resampling.LANCZOS)
+        name = f"{photo.stem}_noface{len(windows)}.jpg"
+        (images_out / name).write_bytes(_jpeg_bytes(patch, settings.jpeg_quality))
+        windows.append(NoFaceWindow(name, photo.filename, side))
+    tally.no_face_missing += count - len(windows)
+    return windows
 
 
 # ----------------------------------------------------------------------------- split
@@ -561,8 +648,11 @@ def build_dataset(
         images_out.mkdir()
         tally = _Tally()
         crops_by_photo: dict[str, list[Crop]] = {}
+        windows_by_photo: dict[str, list[NoFaceWindow]] = {}
         for done, photo in enumerate(photos, start=1):
-            crops_by_photo[photo.filename] = _crop_photo(photo, settings, images_out, tally)
+            crops_by_photo[photo.filename], windows_by_photo[photo.filename] = _crop_photo(
+                photo, settings, images_out, tally
+            )
             if progress is not None:
                 progress(done, len(photos))
         assignment = _split_photos(crops_by_photo, settings)
@@ -574,6 +664,11 @@ def build_dataset(
         photo_counts["unused"] = len(photos) - len(assignment)
         for split in SPLITS:
             crops[split].sort(key=lambda c: c.filename)
+        no_face_rows = sorted(
+            (window.filename, assignment[name], window.source)
+            for name, windows in windows_by_photo.items()
+            for window in windows
+        )
 
         report = BuildReport(
             out_dir=out_dir,
@@ -588,6 +683,8 @@ def build_dataset(
             bytes_images=sum(p.stat().st_size for p in images_out.iterdir()),
             most_usable_per_photo=tally.most_usable,
             degenerate_lines=degenerate,
+            no_face={sp: sum(row[1] == sp for row in no_face_rows) for sp in SPLITS},
+            no_face_missing=tally.no_face_missing,
         )
         baseline = _baseline(crops["train"], settings.size)
         _write_csv(staging / "train.csv", TRAIN_COLUMNS, [_box_row(c) for c in crops["train"]])
@@ -610,6 +707,7 @@ def build_dataset(
             raw_digest,
             baseline,
         )
+        _write_csv(staging / NO_FACE_FILE, NO_FACE_COLUMNS, no_face_rows)
         (staging / "README.md").write_text(readme, encoding="utf-8")
 
         out_dir.mkdir(exist_ok=True)
