@@ -40,6 +40,9 @@ class ModelConfig:
     frozen_blocks: int = 0
     box_format: str = "cxcywh"
     box_head: str = "spatial"
+    # A face-present logit (like a detector's objectness), trained on the dataset's no-face
+    # windows. Checkpoints from before it existed load with presence=False and always answer.
+    presence: bool = True
 
     def __post_init__(self) -> None:
         if self.box_format not in BOX_FORMATS:
@@ -50,9 +53,12 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation: the loss mix (alpha), class balance, learning rates per group, schedule."""
+    """Optimisation: the loss mix (alpha, presence_weight), class balance, learning rates per
+    group, schedule. `init_checkpoint` starts from a trained checkpoint's weights (same
+    architecture; a presence head it lacks starts fresh) instead of ImageNet's."""
 
     alpha: float = 0.7
+    presence_weight: float = 0.5
     box_loss: str = "l1_giou"
     class_weighting: str = "balanced"
     lr_backbone: float = 3e-4
@@ -71,10 +77,13 @@ class TrainConfig:
     num_threads: int = 0
     cache_stem: bool = False
     cached_variants: int = 6
+    init_checkpoint: str = ""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must be within [0, 1], got {self.alpha}")
+        if self.presence_weight < 0.0:
+            raise ValueError(f"presence_weight must be >= 0, got {self.presence_weight}")
         if self.box_loss not in BOX_LOSSES:
             raise ValueError(f"box_loss must be one of {BOX_LOSSES}, got {self.box_loss!r}")
         if self.class_weighting not in CLASS_WEIGHTINGS:
