@@ -1,4 +1,4 @@
-"""CLI: python -m maskloc train | evaluate | predict | build-dataset | summary.
+"""CLI: python -m maskloc train | evaluate | predict | build-dataset | summary | check | ...
 
 Arguments are wired to library calls and nothing else; every expected failure ends with one line
 on stderr and exit status 2.
@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import cli_check, cli_presence_fit
 from .config import (
     BOX_FORMATS,
     BOX_HEADS,
@@ -99,6 +100,8 @@ _TRAIN_OPTIONS = {
     "eval_every": ("train", "eval_every"),
     "patience": ("train", "patience"),
     "alpha": ("train", "alpha"),
+    "presence_weight": ("train", "presence_weight"),
+    "init_checkpoint": ("train", "init_checkpoint"),
     "box_loss": ("train", "box_loss"),
     "class_weighting": ("train", "class_weighting"),
     "lr_backbone": ("train", "lr_backbone"),
@@ -145,6 +148,14 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-every", type=_positive, help="evaluate every N steps (step mode)")
     p.add_argument("--patience", type=_positive, help="evaluations without gain before stopping")
     p.add_argument("--alpha", type=_fraction, help="weight of the box loss")
+    p.add_argument(
+        "--presence-weight", type=float, help="weight of the face-present loss term (0.5)"
+    )
+    p.add_argument(
+        "--init-checkpoint",
+        help="start from this checkpoint's weights (same model settings; a missing presence "
+        "head starts fresh)",
+    )
     p.add_argument("--box-loss", choices=BOX_LOSSES)
     p.add_argument("--class-weighting", choices=CLASS_WEIGHTINGS)
     p.add_argument("--lr-backbone", type=float)
@@ -196,8 +207,14 @@ def _train(args: argparse.Namespace) -> int:
         line = (
             f"epoch {row['epoch']} step {row['step']}: val loss {row['val_loss']:.4f} "
             f"IoU {row['mean_iou']:.3f} acc {row['accuracy']:.3f} "
-            f"bal {row['balanced_accuracy']:.3f}{'  *best' if row.get('best') else ''}"
+            f"bal {row['balanced_accuracy']:.3f}"
         )
+        if "no_face_rejection" in row:
+            line += (
+                f" face recall {row['face_recall']:.3f} no-face rejection "
+                f"{row['no_face_rejection']:.3f}"
+            )
+        line += "  *best" if row.get("best") else ""
         (bar.write if bar else print)(line, file=sys.stderr)
 
     started = time.monotonic()
@@ -431,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_zoom_out,
         _add_bench,
         _add_summary,
+        cli_check.add_command,
+        cli_presence_fit.add_command,
     ):
         add(commands)
     return parser
