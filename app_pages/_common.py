@@ -74,7 +74,7 @@ def registry() -> JobRegistry:
 def dataset_signature(root: Path) -> tuple:
     """Changes when the dataset's files change, so cached tables are re-read."""
     parts = []
-    for name in ("train.csv", "test.csv", "test_labels.csv", "images"):
+    for name in ("train.csv", "test.csv", "test_labels.csv", "no_face.csv", "images"):
         try:
             stat = (root / name).stat()
             parts.append((name, stat.st_mtime_ns, stat.st_size))
