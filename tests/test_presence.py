@@ -11,12 +11,19 @@ import pandas as pd
 import pytest
 import torch
 from conftest import ROOT, make_dataset
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from maskloc.__main__ import main
 from maskloc.checkpoint import checkpoint_bytes, load_model, read_checkpoint
-from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from maskloc.data import NO_FACE_LABEL, load_dataset
+from maskloc.config import (
+    DEFAULT_CHECKPOINT,
+    DEFAULT_DATA,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
+from maskloc.data import NO_FACE_LABEL, Table, load_dataset
 from maskloc.losses import LocalizationLoss, balanced_class_weights
 from maskloc.metrics import choose_presence_threshold, presence_metrics
 from maskloc.models import LocalizationModel
@@ -293,3 +300,33 @@ def test_check_prints_one_json_object_per_image_and_goes_on_after_a_bad_file(
     assert main(["check", str(image), "--checkpoint", str(OLD_FORMAT), "--json"]) == 0
     old = json.loads(capsys.readouterr().out)
     assert old["face"] is True and old["face_score"] is None and old["box"] is not None
+
+
+# --- the bundled model ------------------------------------------------------------------------
+
+
+def test_bundled_model_finds_test_faces_and_rejects_test_windows():
+    """The bundled model on pictures it never saw: the first 24 test crops (all found) and the
+    first 12 test no-face windows (all rejected, far under the threshold). The model card's
+    figures come from all of them."""
+    predictor = Predictor(DEFAULT_CHECKPOINT, "cpu")
+    threshold = predictor.presence_threshold
+    assert threshold is not None and 0.0 < threshold < 1.0
+    folder = load_dataset(DEFAULT_DATA)
+    faces = folder.test_labels.frame.iloc[:24]
+    windows = folder.no_face_frame("test").iloc[:12]
+    face_scores = predictor.run_table(Table(faces)).presence.numpy()
+    window_scores = predictor.run_table(Table(windows)).presence.numpy()
+    assert (face_scores >= threshold).all(), face_scores
+    assert (window_scores < 0.01).all(), window_scores
+
+
+def test_bundled_model_finds_no_face_in_a_fake_camera_frame():
+    """Like Chromium's fake camera (green disc on dark green): "no face", not a mask verdict."""
+    frame = Image.new("RGB", (640, 480), (0, 135, 0))
+    draw = ImageDraw.Draw(frame)
+    draw.ellipse((245, 165, 395, 315), fill=(80, 255, 30))
+    for x, y in ((0, 0), (610, 0), (0, 450), (610, 450)):
+        draw.rectangle((x, y, x + 30, y + 30), fill=(0, 255, 0))
+    prediction = Predictor(DEFAULT_CHECKPOINT, "cpu").predict(frame)
+    assert prediction.face is False and prediction.face_score < 0.01
