@@ -10,22 +10,20 @@ no live job in this process is reported as "interrupted".
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 import shutil
 import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from .checkpoint import atomic_write_json
-from .config import DEFAULT_RUNS, RunConfig
+from .checkpoint import atomic_write_json, read_json
+from .config import DEFAULT_RUNS, RunConfig, override
 from .engine import Trainer
 from .runs import RunFolder, failure_reason, train_run
 
@@ -33,6 +31,8 @@ JOB_FILE = "job.json"
 ACTIVE_FILE = "active_model.json"
 LIVE_STATES = ("queued", "running")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+logger = logging.getLogger(__name__)
 
 
 def run_name(config: RunConfig, when: float | None = None) -> str:
@@ -76,7 +76,7 @@ class RunSnapshot:
 
     @property
     def checkpoint(self) -> Path | None:
-        path = self.path / "best.pt"
+        path = RunFolder(self.path).checkpoint
         return path if path.is_file() else None
 
     @property
@@ -241,6 +241,7 @@ class TrainingJob:
                 self._end_stopped()
                 return
             self._set(state="running", message="preparing data", started=time.monotonic())
+            logger.info("job %s: its turn came, training starts", self.name)
             callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
             train_run(self.config, self.run.path, callbacks, self.stop_event, None, self._on_decode)
             status = self.run.status()  # train_run wrote the final state and why
@@ -249,6 +250,8 @@ class TrainingJob:
             self.error = error
             self.traceback = traceback.format_exc()
             reason = failure_reason(error)
+            # The thread has no caller to raise to: the server log is where the traceback goes.
+            logger.error("job %s failed: %s", self.name, reason, exc_info=error)
             self._set(state="failed", message=reason)
             if self.run.status().get("state") != "failed":  # failed before train_run noted it
                 self.run.write_status("failed", reason)
@@ -258,8 +261,10 @@ class TrainingJob:
                 self._turnstile.leave(self)
 
     def _end_stopped(self) -> None:
-        self.run.write_status("stopped", "stopped before it started")
-        self._set(state="stopped", message="stopped before it started")
+        """Cancelled while queued: it never started, so its folder goes (no row in run lists)."""
+        logger.info("job %s: cancelled before it started", self.name)
+        shutil.rmtree(self.run.path, ignore_errors=True)
+        self._set(state="stopped", message="cancelled before it started")
 
     def snapshot(self) -> RunSnapshot:
         """A consistent copy of everything a UI needs, taken under the lock."""
@@ -298,25 +303,20 @@ class TrainingJob:
         return snapshot
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    """A small JSON object file, or {} when missing or unreadable."""
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
-
-
 def read_run(path: Path) -> RunSnapshot:
     """A run folder as stored on disk; "running"/"queued" become "interrupted" (no live job)."""
     run = RunFolder(path)
     status = run.status()
     history = run.history()
-    job_file = _read_json(path / JOB_FILE)
+    job_file = read_json(path / JOB_FILE, {})
     state = status.get("state", "interrupted")
     message = status.get("message", "")
     if state in LIVE_STATES:
         state, message = "interrupted", f"no live job (last seen: {message or state})"
+    try:
+        config = run.config()
+    except ValueError as error:  # settings this version no longer accepts: list it, say why
+        config, state, message = RunConfig(), "failed", f"config.json: {error}"
     best = status.get("best") or next((row for row in reversed(history) if row.get("best")), {})
     created = job_file.get("created")
     if created is None:
@@ -328,7 +328,7 @@ def read_run(path: Path) -> RunSnapshot:
         path=path,
         state=state,
         message=message,
-        config=run.config(),
+        config=config,
         history=history,
         best=dict(best),
         sweep=job_file.get("sweep"),
@@ -364,6 +364,7 @@ class JobRegistry:
         with self._lock:
             job = TrainingJob(config, self._new_dir(config), sweep, self._turnstile)
             self._jobs[job.name] = job
+        logger.info("job %s queued (%s, alpha %g)", job.name, config.model.name, config.train.alpha)
         return job.start()
 
     def sweep(self, config: RunConfig, alphas: Iterable[float]) -> list[TrainingJob]:
@@ -379,9 +380,7 @@ class JobRegistry:
             sweep_id, n = f"{base}-{n}", n + 1
         jobs = []
         for alpha in alphas:
-            run_config = RunConfig.from_dict(config.to_dict())
-            run_config.train = replace(run_config.train, alpha=alpha)
-            jobs.append(self.start(run_config, sweep=sweep_id))
+            jobs.append(self.start(override(config, {"train.alpha": alpha}), sweep=sweep_id))
         return jobs
 
     def job(self, name: str) -> TrainingJob | None:
@@ -488,48 +487,6 @@ class JobRegistry:
 
     def active_checkpoint(self) -> Path | None:
         """The checkpoint chosen with set_active, while it still exists."""
-        raw = _read_json(self.root / ACTIVE_FILE)
+        raw = read_json(self.root / ACTIVE_FILE, {})
         path = Path(raw["checkpoint"]) if raw.get("checkpoint") else None
         return path if path is not None and path.is_file() else None
-
-
-# --- tables for a UI ----------------------------------------------------------------------------
-
-_SCORES = ("mean_iou", "iou50", "accuracy", "balanced_accuracy")
-
-
-def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """One row per run: what it is, how far it got, its best scores."""
-    rows = []
-    for s in snapshots:
-        rows.append(
-            {
-                "run": s.name,
-                "state": s.state,
-                "model": s.config.model.name,
-                "pretrained": s.config.model.pretrained,
-                "size": s.config.data.image_size,
-                "alpha": s.config.train.alpha,
-                "epochs": s.epoch,
-                **{key: s.best.get(key) for key in _SCORES},
-                "sweep": s.sweep or "",
-                "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
-            }
-        )
-    columns = ["run", "state", "model", "pretrained", "size", "alpha", "epochs", *_SCORES]
-    return pd.DataFrame(rows, columns=[*columns, "sweep", "started"])
-
-
-def sweep_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """alpha -> best scores of each run of a sweep, sorted by alpha."""
-    rows = [
-        {
-            "alpha": s.config.train.alpha,
-            "run": s.name,
-            "state": s.state,
-            **{key: s.best.get(key) for key in _SCORES},
-        }
-        for s in snapshots
-    ]
-    frame = pd.DataFrame(rows, columns=["alpha", "run", "state", *_SCORES])
-    return frame.sort_values("alpha").reset_index(drop=True)

@@ -26,7 +26,7 @@ from .data import LocalizationDataset, Progress
 from .engine import resolve_device, set_seed, to_float_images
 from .metrics import choose_presence_threshold, presence_metrics
 from .models import LocalizationModel
-from .runs import PreparedData, prepare_data, start_from_checkpoint
+from .trainer_setup import PreparedData, prepare_data, start_from_checkpoint
 from .transforms import train_transform
 
 logger = logging.getLogger(__name__)

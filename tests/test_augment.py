@@ -15,9 +15,9 @@ from maskloc.augment import (
     check_box,
     clip_polygon,
     describe_applied,
-    export_augmented,
     polygon_area,
 )
+from maskloc.augment_export import export_augmented
 from maskloc.data import load_dataset
 from maskloc.transforms import CATALOGUE
 

@@ -28,7 +28,8 @@ from maskloc.losses import LocalizationLoss, balanced_class_weights
 from maskloc.metrics import choose_presence_threshold, presence_metrics
 from maskloc.models import LocalizationModel
 from maskloc.predict import Prediction, Predictor, evaluate
-from maskloc.runs import prepare_data, start_from_checkpoint, train_run
+from maskloc.runs import train_run
+from maskloc.trainer_setup import prepare_data, start_from_checkpoint
 
 OLD_FORMAT = ROOT / "tests" / "fixtures" / "old_format_own_cnn.pt"
 # What the old-format fixture answered for OLD_INPUT before the presence output existed

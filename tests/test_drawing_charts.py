@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from maskloc import viz
+from maskloc import charts, drawing
 
 GRAY = (128, 128, 128)
 
@@ -22,45 +22,50 @@ def pixel(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
 
 def test_truth_green_prediction_red_at_the_box_edges():
     image = gray_image()
-    drawn = viz.draw_boxes(
+    drawn = drawing.draw_boxes(
         image,
-        [viz.truth_box((10, 40, 50, 90)), viz.predicted_box((60, 30, 110, 80), "mask", 0.87)],
+        [
+            drawing.truth_box((10, 40, 50, 90)),
+            drawing.predicted_box((60, 30, 110, 80), "mask", 0.87),
+        ],
     )
     assert drawn.size == (120, 100)
     for x, y in ((10, 60), (50, 60), (30, 40), (30, 90)):  # the four green edges
-        assert pixel(drawn, x, y) == viz.GREEN
+        assert pixel(drawn, x, y) == drawing.GREEN
     for x, y in ((60, 55), (110, 55), (85, 80)):  # red edges (top edge carries the label tag)
-        assert pixel(drawn, x, y) == viz.RED
+        assert pixel(drawn, x, y) == drawing.RED
     assert pixel(drawn, 30, 65) == GRAY and pixel(drawn, 85, 55) == GRAY  # insides untouched
     tag = np.asarray(drawn)[:30, 60:110]  # the label sits on a red tag above the red box
-    assert (tag == viz.RED).all(axis=2).sum() > 50
+    assert (tag == drawing.RED).all(axis=2).sum() > 50
     assert (image == GRAY).all(), "drawing must not modify the input"
 
 
 def test_boxes_outside_the_image_are_clipped_not_fatal():
-    drawn = viz.draw_boxes(gray_image(), [viz.truth_box((-20, -5, 300, 400), "mask")])
-    assert pixel(drawn, 0, 50) == viz.GREEN and pixel(drawn, 119, 50) == viz.GREEN
+    drawn = drawing.draw_boxes(gray_image(), [drawing.truth_box((-20, -5, 300, 400), "mask")])
+    assert pixel(drawn, 0, 50) == drawing.GREEN and pixel(drawn, 119, 50) == drawing.GREEN
 
 
 def test_label_text_and_thumbnail_scaling():
-    assert viz.label_text("no-mask", 0.934) == "no-mask 93%"
-    assert viz.label_text("mask") == "mask"
+    assert drawing.label_text("no-mask", 0.934) == "no-mask 93%"
+    assert drawing.label_text("mask") == "mask"
     big = gray_image(400, 400)
-    small = viz.annotated_thumbnail(big, [viz.truth_box((100, 100, 300, 300))], max_side=100)
+    small = drawing.annotated_thumbnail(
+        big, [drawing.truth_box((100, 100, 300, 300))], max_side=100
+    )
     assert small.size == (100, 100)
-    assert pixel(small, 25, 50) == viz.GREEN and pixel(small, 50, 50) == GRAY
+    assert pixel(small, 25, 50) == drawing.GREEN and pixel(small, 50, 50) == GRAY
     region = np.array([[200, 40], [360, 200], [200, 360], [40, 200]], float)
-    with_region = viz.annotated_thumbnail(big, [], max_side=100, regions=[region])
-    assert pixel(with_region, 70, 30) == viz.YELLOW  # midpoint of an edge of the turned square
+    with_region = drawing.annotated_thumbnail(big, [], max_side=100, regions=[region])
+    assert pixel(with_region, 70, 30) == drawing.YELLOW  # midpoint of an edge of the turned square
 
 
 def test_image_grid_layout():
     images = [gray_image(60 + 10 * i, 50) for i in range(5)]
-    grid = viz.image_grid(images, columns=2, cell=80, pad=4)
+    grid = drawing.image_grid(images, columns=2, cell=80, pad=4)
     assert grid.size == (2 * 84 + 4, 3 * 84 + 4)
-    captioned = viz.image_grid(images, columns=3, cell=80, captions=[str(i) for i in range(5)])
+    captioned = drawing.image_grid(images, columns=3, cell=80, captions=[str(i) for i in range(5)])
     assert captioned.height > 2 * 86
-    assert viz.image_grid([]).size == (200, 200)
+    assert drawing.image_grid([]).size == (200, 200)
 
 
 HISTORY = [
@@ -83,7 +88,7 @@ HISTORY = [
 
 
 def test_loss_figure_has_train_and_val_for_each_part():
-    fig = viz.loss_figure(HISTORY)
+    fig = charts.loss_figure(HISTORY)
     curves = [trace for trace in fig.data if trace.x[0] is not None]
     assert [trace.name for trace in curves] == [
         f"{split} {part}"
@@ -95,11 +100,11 @@ def test_loss_figure_has_train_and_val_for_each_part():
     assert curves[3].line.dash == "dash"  # validation dashed
     legend = [trace.name for trace in fig.data if trace.showlegend is not False]
     assert legend == ["train", "val"]
-    assert list(viz.loss_figure(HISTORY, x="step").data[0].x) == [4, 8, 12]
+    assert list(charts.loss_figure(HISTORY, x="step").data[0].x) == [4, 8, 12]
 
 
 def test_metrics_figure_marks_the_best_evaluation():
-    fig = viz.metrics_figure(HISTORY)
+    fig = charts.metrics_figure(HISTORY)
     assert [t.name for t in fig.data] == [
         "mean IoU",
         "IoU ≥ 0.5",
@@ -111,12 +116,12 @@ def test_metrics_figure_marks_the_best_evaluation():
 
 
 def test_overlay_and_alpha_figures():
-    fig = viz.overlay_figure({"run-a": HISTORY, "run-b": HISTORY[:2]}, "val_loss")
+    fig = charts.overlay_figure({"run-a": HISTORY, "run-b": HISTORY[:2]}, "val_loss")
     assert [t.name for t in fig.data] == ["run-a", "run-b"] and len(fig.data[1].y) == 2
     table = pd.DataFrame(
         {"alpha": [0.9, 0.1, 0.5], "mean_iou": [0.7, 0.4, 0.6], "accuracy": [0.8, 0.9, 0.85]}
     )
-    fig = viz.alpha_figure(table)
+    fig = charts.alpha_figure(table)
     assert [t.name for t in fig.data] == ["mean IoU", "accuracy"]
     assert list(fig.data[0].x) == [0.1, 0.5, 0.9] and list(fig.data[0].y) == [0.4, 0.6, 0.7]
 
@@ -126,14 +131,14 @@ def test_dataset_figures(tiny_dataset):
 
     folder = load_dataset(tiny_dataset)
     frame = folder.train.frame
-    counts = viz.class_counts_figure({"train": frame, "test": folder.test_labels.frame})
+    counts = charts.class_counts_figure({"train": frame, "test": folder.test_labels.frame})
     assert [t.name for t in counts.data] == ["train", "test"]
     assert dict(zip(counts.data[0].x, counts.data[0].y, strict=True)) == {"mask": 16, "no-mask": 8}
-    sizes = viz.image_size_figure(frame)
+    sizes = charts.image_size_figure(frame)
     assert sorted(sizes.data[0].x) == ["64×80", "72×72", "96×64"]
-    boxes = viz.box_figure(frame)
+    boxes = charts.box_figure(frame)
     assert [t.name for t in boxes.data] == ["mask", "mask", "no-mask", "no-mask"]
-    geometry = viz.box_geometry(frame)
+    geometry = charts.box_geometry(frame)
     first = frame.iloc[0]
     assert geometry["cx"][0] == pytest.approx((first.xmin + first.xmax) / 2 / first.width)
     assert geometry["h"][0] == pytest.approx((first.ymax - first.ymin) / first.height)
@@ -141,7 +146,7 @@ def test_dataset_figures(tiny_dataset):
 
 
 def test_confusion_figure():
-    fig = viz.confusion_figure([[5, 1], [2, 7]], ["mask", "no-mask"])
+    fig = charts.confusion_figure([[5, 1], [2, 7]], ["mask", "no-mask"])
     heatmap = fig.data[0]
     assert heatmap.z.tolist() == [[5, 1], [2, 7]]
     assert list(heatmap.x) == ["pred mask", "pred no-mask"]
