@@ -101,7 +101,7 @@ def train_run(
     run.write_status("running", "preparing data")
     logger.info("run %s: %s on %s", run.path, config.model.name, config.data.root)
     try:
-        data = data or prepare_data(config.data, progress)
+        data = data or prepare_data(config.data, progress, no_face=config.model.presence)
         config = for_data(config, data)
         trainer = build_trainer(config, data, stop_event, progress)
     except Exception as error:
@@ -121,6 +121,9 @@ def train_run(
                 data.image_size,
                 metrics=history[-1],
                 run_config=config.to_dict(),
+                # Chosen on validation (this evaluation's no-face windows and faces); absent when
+                # the data had no windows, and then the model always answers as before.
+                presence_threshold=history[-1].get("presence_threshold"),
             )
         run.write_status("running", f"step {trainer.state.step}/{trainer.state.total_steps}")
 
