@@ -44,6 +44,8 @@ def adopt_checkpoint(config: RunConfig) -> dict[str, Any]:
     for name in ARCHITECTURE_FIELDS:
         if name in saved:
             setattr(config.model, name, saved[name])
+    # Checkpoints from before the face-presence output have no presence head.
+    config.model.presence = bool(saved.get("presence", False))
     config.model.pretrained = False  # the checkpoint's weights replace ImageNet's
     if config.data.image_size != int(payload["image_size"]):
         log.info(
