@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -158,6 +159,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto | cpu | cuda")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: library default)")
+    p.add_argument(
+        "--scheduler",
+        default=os.environ.get("MASKLOC_SCHEDULER") or None,
+        help="train on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+        "(default: $MASKLOC_SCHEDULER; unset: train in this process)",
+    )
     _add_skip_bad_rows(p)
     p.set_defaults(handler=_train)
 
@@ -175,6 +182,44 @@ def train_config(args: argparse.Namespace) -> RunConfig:
     return RunConfig.from_dict(config.to_dict())  # re-runs every dataclass check
 
 
+def _train_on_cluster(config: RunConfig, args: argparse.Namespace) -> int:
+    """One run sent to the Dask scheduler at args.scheduler; progress lines as it reports."""
+    from .cluster import ClusterBackend, ClusterError
+    from .jobs import TrainingJob
+
+    backend = ClusterBackend(args.scheduler)
+    print(backend.describe(), file=sys.stderr)  # connects now: an unreachable one ends here
+    started = time.monotonic()
+    job = TrainingJob(config, args.out, backend=backend).start()
+    said = ""
+    try:
+        while not job.join(0.5):
+            snapshot = job.snapshot()
+            if snapshot.message != said:
+                said = snapshot.message
+                print(said, file=sys.stderr)
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    finally:
+        backend.close()
+    snapshot = job.snapshot()
+    if snapshot.state == "failed":
+        raise ClusterError(f"the run failed: {snapshot.message}")
+    best = {k: v for k, v in snapshot.best.items() if k != "confusion"}
+    print(
+        json.dumps(
+            {
+                "run": args.out,
+                "state": snapshot.state,
+                **best,
+                "wall_seconds": round(time.monotonic() - started, 1),
+            }
+        )
+    )
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -182,6 +227,8 @@ def _train(args: argparse.Namespace) -> int:
 
     config = train_config(args)
     _refuse_bad_rows(args.data, args.skip_bad_rows)
+    if args.scheduler:
+        return _train_on_cluster(config, args)
     bar = None
 
     def on_batch(trainer) -> None:
