@@ -18,6 +18,15 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from test_app import (  # the app fixtures: tiny data, tiny model, temporary runs folder
+    checkpoint,  # noqa: F401
+    env,  # noqa: F401
+    fill_small_run,
+    open_page,
+    poll,
+    run_states,
+    texts,
+)
 
 from maskloc.cluster import ClusterBackend, ClusterError, pack_dataset, unpacked_dataset
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -230,6 +239,41 @@ def test_a_dead_worker_fails_its_run_and_the_others_go_on(registry, cluster, tin
     assert RunFolder(doomed.run.path).status()["state"] == "failed"
     assert survivor.join(TIMEOUT)
     assert survivor.snapshot().state == "finished", survivor.snapshot().message
+
+
+@pytest.mark.usefixtures("env")
+def test_home_sends_runs_to_the_cluster_and_train_shows_them_side_by_side(cluster):
+    from app_pages._common import registry
+
+    at = open_page()
+    assert any("Runs train on this server" in m for m in texts(at.markdown))
+    at.text_input(key="home_scheduler").set_value(cluster.scheduler_address)
+    at.button(key="home_scheduler_apply").click().run()
+    assert not at.exception and not at.error
+    assert registry().backend.address == cluster.scheduler_address
+    assert any(
+        f"Dask cluster at {cluster.scheduler_address}: 2 worker(s)" in m for m in texts(at.markdown)
+    )
+
+    at.switch_page("app_pages/train.py").run()
+    fill_small_run(at, epochs=500, batch_size=4)
+    at.multiselect(key="train_sweep_alphas").set_value([0.1, 0.85])
+    at.button(key="train_sweep").click().run()
+    assert not at.exception
+    # both runs of the sweep train at once, each with its own progress and Stop button
+    poll(at, lambda a: sum(m.label.startswith("class part") for m in a.metric) == 2)
+    assert sum(worker_of(m) is not None for m in texts(at.markdown)) >= 2
+    stops = [b.key for b in at.button if b.key and b.key.startswith("train_stop")]
+    assert len(stops) == 2
+    for key in stops:
+        at.button(key=key).click().run()
+        assert not at.exception
+    poll(at, lambda a: run_states(a) == ["stopped", "stopped"], timeout=90)
+
+    at.switch_page("app_pages/home.py").run()
+    at.text_input(key="home_scheduler").set_value("")
+    at.button(key="home_scheduler_apply").click().run()
+    assert registry().backend is None  # back to training on this server
 
 
 BLOCK_DASK = """
