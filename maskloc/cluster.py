@@ -15,6 +15,7 @@ cluster is used, so the app and the CLI work without it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -177,14 +178,20 @@ def train_on_worker(
     if stop_remote.is_set():  # stopped while queued, or a retry after its worker died
         return {"files": {}, "error": None, "stopped_before_start": True}
     worker = get_worker()
+    key = worker.get_current_task()
     progress.put({"kind": "started", "worker": worker.address, "name": str(worker.name)})
     stop_local = threading.Event()
     stop_due, report_due = _throttled(STOP_CHECK_SECONDS), _throttled(REPORT_SECONDS)
     scratch = Path(tempfile.mkdtemp(prefix="maskloc-run-"))
     error = None
 
+    def abandoned() -> bool:
+        """The scheduler let the task go (its app went away or cancelled it): stop training."""
+        task = worker.state.tasks.get(key)
+        return task is None or task.state == "cancelled"
+
     def check_stop() -> None:
-        if not stop_local.is_set() and stop_due() and stop_remote.is_set():
+        if not stop_local.is_set() and stop_due() and (abandoned() or stop_remote.is_set()):
             stop_local.set()
 
     def on_progress(done: int, total: int) -> None:
@@ -385,9 +392,16 @@ class ClusterBackend:
         job.run.write_status("queued", f"waiting for a free worker at {self.address}")
         try:
             _Mirror(job, client, future, progress, stop_remote).follow()
+        except (Exception, asyncio.CancelledError) as error:
+            if isinstance(error, ClusterError) or client.status == "running":
+                raise
+            raise ClusterError(  # the app closed its client, or the scheduler went away
+                f"lost the connection to the Dask scheduler at {self.address}: "
+                f"{type(error).__name__} {error}".strip()
+            ) from error
         finally:
-            progress.close()
-            stop_remote.clear()  # a cleared event without waiters is forgotten by the scheduler
+            if client.status == "running":
+                progress.close()  # a set stop event stays: a late retry of the task sees it
 
 
 def _signature(root: Path) -> tuple:
