@@ -224,6 +224,25 @@ def test_cli_trains_through_the_scheduler(cluster, tiny_dataset, tmp_path, capsy
     assert (out / "best.pt").is_file()
 
 
+def test_a_run_whose_app_went_away_stops_on_its_worker(cluster, tiny_dataset, tmp_path):
+    from distributed import Client
+
+    backend = ClusterBackend(cluster.scheduler_address)
+    jobs = JobRegistry(tmp_path / "runs", backend=backend)
+    orphan = jobs.start(tiny_config(tiny_dataset, epochs=500, batch_size=4))
+    wait_for(lambda: orphan.snapshot().step >= 3, what="the run training")
+    backend.close()  # the app's connection ends (a server restart): the scheduler lets it go
+    assert orphan.join(60)
+    assert orphan.snapshot().state == "failed"
+    with Client(cluster.scheduler_address, set_as_default=False) as observer:
+
+        def threads_in_use() -> int:  # a cancelled task still running counts too
+            counts = observer.run(lambda dask_worker: len(dask_worker.state.all_running_tasks))
+            return sum(counts.values())
+
+        wait_for(lambda: threads_in_use() == 0, timeout=60, what="the worker to drop the run")
+
+
 def test_a_dead_worker_fails_its_run_and_the_others_go_on(registry, cluster, tiny_dataset):
     doomed = registry.start(tiny_config(tiny_dataset, epochs=500, batch_size=4))
     wait_for(lambda: doomed.snapshot().step >= 2, what="the first run training")
