@@ -1,12 +1,12 @@
 """An alpha sweep's wall time on a local Dask cluster vs in-process, measured in the same run.
 
-    python -m bench.cluster [--workers 2] [--epochs 12] [--alphas 0.1 0.3 0.5 0.7 0.9]
+    python -m bench.cluster [--workers 2] [--preset classroom] [--epochs 12] [--alphas 0.1 0.3 ...]
 
-Both go through `JobRegistry.sweep` with the classroom preset on the bundled data: in-process the
-runs train one after another (torch uses every core); on the cluster (`LocalCluster`, one
-process per worker, one thread each, workers warmed up by importing maskloc) they train in
-parallel, each worker with its share of the cores. The cluster's start-up is printed, not counted.
-Needs requirements-cluster.txt.
+Both go through `JobRegistry.sweep` with the preset (default classroom) on the bundled data:
+in-process the runs train one after another (torch uses every core); on the cluster
+(`LocalCluster`, one process per worker, one thread each, workers warmed up by importing
+maskloc) they train in parallel, each worker with its share of the cores. The cluster's start-up
+is printed, not counted. Needs requirements-cluster.txt.
 """
 
 from __future__ import annotations
@@ -46,11 +46,12 @@ def timed_sweep(registry: JobRegistry, config, alphas) -> tuple[float, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cluster", description=__doc__)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--preset", default="classroom")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     args = parser.parse_args(argv)
-    config = preset("classroom")
+    config = preset(args.preset)
     config.data.root = args.data
     config.train.epochs = config.train.patience = args.epochs
     n = len(args.alphas)
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             backend.close()
     ratio = local_seconds / cluster_seconds
     print(
-        f"alpha sweep x{n} on a local {args.workers}-worker Dask cluster, classroom preset, "
+        f"alpha sweep x{n} on a local {args.workers}-worker Dask cluster, {args.preset} preset, "
         f"{args.epochs} epochs: {cluster_seconds:.1f} s ({ratio:.2f}x vs in-process)  "
         f"[{cluster_scores}; cluster start-up {start_seconds:.1f} s, not counted]"
     )
