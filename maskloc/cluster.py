@@ -332,14 +332,19 @@ class ClusterBackend:
         ]
 
     def check_workers(self) -> dict[str, dict[str, Any]]:
-        """worker address -> facts; ClusterError when a worker cannot import maskloc."""
+        """worker address -> facts; ClusterError naming a worker that cannot run maskloc."""
+        client = self.client()
         try:
-            return self.client().run(worker_facts)
-        except (ImportError, AttributeError) as error:
-            raise ClusterError(
-                "a worker cannot run maskloc: start workers from a maskloc checkout with the "
-                f"same requirements ({error})"
-            ) from error
+            facts = client.run(worker_facts, on_error="return")
+        except Exception as error:  # the function itself could not be sent
+            raise ClusterError(f"cannot run maskloc on the workers: {error}") from error
+        for address, answer in sorted(facts.items()):
+            if isinstance(answer, BaseException):
+                raise ClusterError(
+                    f"worker {address} cannot run maskloc ({answer}): start each worker from a "
+                    "maskloc checkout with PYTHONPATH set to it and the same requirements"
+                )
+        return facts
 
     def resources(self) -> dict[str, float] | None:
         """One GPU per run when some worker declares GPUs; otherwise one worker thread per run."""
