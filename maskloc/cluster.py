@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import atomic_write_bytes
-from .config import RunConfig
+from .config import RunConfig, override
 from .data import DataError
 from .uploads import MAX_ENTRIES, MAX_UNPACKED_BYTES, unpack_dataset_zip
 
@@ -221,12 +221,12 @@ def train_on_worker(
         progress.put(message)
 
     try:
-        run_config = RunConfig.from_dict(config)
-        run_config.data.root = str(
-            unpacked_dataset(dataset, digest, Path(tempfile.gettempdir()) / "maskloc-datasets")
+        here = unpacked_dataset(dataset, digest, Path(tempfile.gettempdir()) / "maskloc-datasets")
+        threads = _torch_threads(int(config["train"].get("num_threads") or 0))
+        run_config = override(
+            RunConfig.from_dict(config), {"data.root": str(here), "train.num_threads": threads}
         )
-        run_config.train.num_threads = _torch_threads(run_config.train.num_threads)
-        torch.set_num_threads(run_config.train.num_threads)
+        torch.set_num_threads(threads)  # the worker's process: one run per worker thread
         callbacks = {"on_batch_end": [on_batch], "on_eval_end": [on_eval]}
         train_run(run_config, scratch / "run", callbacks, stop_local, None, on_progress)
     except Exception as failure:
@@ -374,8 +374,9 @@ class ClusterBackend:
                 self._packed = {key: (data, hashlib.sha256(data).hexdigest())}  # keep one
             return self._packed[key]
 
-    def train(self, job: TrainingJob) -> None:
-        """Submit `job` to the cluster and mirror its progress until it ends."""
+    def train(self, job: TrainingJob) -> bool:
+        """Submit `job` to the cluster and mirror its progress until it ends; False when it was
+        cancelled before a worker started it."""
         from distributed import Event, Queue
 
         client = self.client()
@@ -396,7 +397,7 @@ class ClusterBackend:
         job.report_message("waiting for a free worker on the Dask cluster")
         job.run.write_status("queued", f"waiting for a free worker at {self.address}")
         try:
-            _Mirror(job, client, future, progress, stop_remote).follow()
+            return _Mirror(job, client, future, progress, stop_remote).follow()
         except (Exception, asyncio.CancelledError) as error:
             if isinstance(error, ClusterError) or client.status == "running":
                 raise
@@ -431,7 +432,8 @@ class _Mirror:
         self.stop_sent = False
         self.history: list[dict[str, Any]] = []
 
-    def follow(self) -> None:
+    def follow(self) -> bool:
+        """Until the run ends; False when it was cancelled before it started."""
         check_worker = _throttled(WORKER_CHECK_SECONDS)
         while not self.future.done():
             self._read_messages()
@@ -440,13 +442,12 @@ class _Mirror:
                 self.stop_sent = True
                 if self.worker is None:  # not started: it leaves the line now
                     self.future.cancel()
-                    self._end_before_start()
-                    return
+                    return False
             if self.worker is not None and check_worker() and self._worker_lost():
-                return
+                return True
             time.sleep(POLL_SECONDS)
         self._read_messages()
-        self._finish()
+        return self._finish()
 
     def _read_messages(self) -> None:
         for message in self.progress.get(batch=True):
@@ -502,32 +503,27 @@ class _Mirror:
         self.job.run.write_status("failed", reason)
         return True
 
-    def _end_before_start(self) -> None:
-        self.job.run.write_status("stopped", "stopped before it started")
-
-    def _finish(self) -> None:
+    def _finish(self) -> bool:
         if self.future.cancelled():
-            self._fail("the Dask scheduler cancelled the run")
-            return
+            return self._fail("the Dask scheduler cancelled the run")
         error = self.future.exception()
         if error is not None:
             from .runs import failure_reason
 
-            self._fail(f"on the cluster: {failure_reason(error)}")
-            return
+            return self._fail(f"on the cluster: {failure_reason(error)}")
         result = self.future.result()
         if result.get("stopped_before_start"):
-            self._end_before_start()
-            return
+            return False
         files: dict[str, bytes] = result["files"]
         run = self.job.run
         for name in RUN_FILES:
             if name not in files:
                 continue
-            if name == "config.json":  # the worker's copy names its own dataset folder
+            if name == "config.json":  # the worker's copy names its own folder and threads
+                mine = self.job.config
                 remote = RunConfig.from_dict(json.loads(files[name]))
-                self.job.config.model.num_classes = remote.model.num_classes
-                run.write_config(self.job.config)
+                here = {"data.root": mine.data.root, "train.num_threads": mine.train.num_threads}
+                run.write_config(override(remote, here))
             else:
                 atomic_write_bytes(run.path / name, files[name])
         if result.get("error"):
@@ -538,3 +534,4 @@ class _Mirror:
         history = run.history()
         best = next((row for row in reversed(history) if row.get("best")), {})
         self.job.report_eval(history, best)
+        return True

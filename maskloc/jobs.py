@@ -15,7 +15,7 @@ either way.
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 import shutil
 import threading
@@ -23,12 +23,12 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .checkpoint import atomic_write_json
-from .config import DEFAULT_RUNS, RunConfig
+from .checkpoint import atomic_write_json, read_json
+from .config import DEFAULT_RUNS, RunConfig, override
 from .engine import Trainer
 from .runs import RunFolder, failure_reason, train_run
 
@@ -36,6 +36,8 @@ JOB_FILE = "job.json"
 ACTIVE_FILE = "active_model.json"
 LIVE_STATES = ("queued", "running")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+logger = logging.getLogger(__name__)
 
 
 def run_name(config: RunConfig, when: float | None = None) -> str:
@@ -79,7 +81,7 @@ class RunSnapshot:
 
     @property
     def checkpoint(self) -> Path | None:
-        path = self.path / "best.pt"
+        path = RunFolder(self.path).checkpoint
         return path if path.is_file() else None
 
     @property
@@ -141,9 +143,10 @@ class _Turnstile:
 
 class TrainingBackend(Protocol):
     """Trains a job somewhere else: fills `job.run`'s folder and reports through `job.report_*`;
-    ends when the run has ended (its status.json says how) and raises when it cannot run it."""
+    returns when the run has ended (its status.json says how), False when it was cancelled
+    before it started, and raises when it cannot run it."""
 
-    def train(self, job: TrainingJob) -> None: ...
+    def train(self, job: TrainingJob) -> bool: ...
 
 
 class TrainingJob:
@@ -281,9 +284,13 @@ class TrainingJob:
                 self._end_stopped()
                 return
             if self.backend is not None:
-                self.backend.train(self)
+                logger.info("job %s: sent to %r", self.name, self.backend)
+                if not self.backend.train(self):
+                    self._end_stopped()
+                    return
             else:
                 self.report_started()
+                logger.info("job %s: its turn came, training starts", self.name)
                 callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
                 train_run(
                     self.config, self.run.path, callbacks, self.stop_event, None, self._on_decode
@@ -294,6 +301,8 @@ class TrainingJob:
             self.error = error
             self.traceback = traceback.format_exc()
             reason = failure_reason(error)
+            # The thread has no caller to raise to: the server log is where the traceback goes.
+            logger.error("job %s failed: %s", self.name, reason, exc_info=error)
             self._set(state="failed", message=reason)
             if self.run.status().get("state") != "failed":  # failed before train_run noted it
                 self.run.write_status("failed", reason)
@@ -303,8 +312,10 @@ class TrainingJob:
                 self._turnstile.leave(self)
 
     def _end_stopped(self) -> None:
-        self.run.write_status("stopped", "stopped before it started")
-        self._set(state="stopped", message="stopped before it started")
+        """Cancelled while queued: it never started, so its folder goes (no row in run lists)."""
+        logger.info("job %s: cancelled before it started", self.name)
+        shutil.rmtree(self.run.path, ignore_errors=True)
+        self._set(state="stopped", message="cancelled before it started")
 
     def snapshot(self) -> RunSnapshot:
         """A consistent copy of everything a UI needs, taken under the lock."""
@@ -343,25 +354,20 @@ class TrainingJob:
         return snapshot
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    """A small JSON object file, or {} when missing or unreadable."""
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
-
-
 def read_run(path: Path) -> RunSnapshot:
     """A run folder as stored on disk; "running"/"queued" become "interrupted" (no live job)."""
     run = RunFolder(path)
     status = run.status()
     history = run.history()
-    job_file = _read_json(path / JOB_FILE)
+    job_file = read_json(path / JOB_FILE, {})
     state = status.get("state", "interrupted")
     message = status.get("message", "")
     if state in LIVE_STATES:
         state, message = "interrupted", f"no live job (last seen: {message or state})"
+    try:
+        config = run.config()
+    except ValueError as error:  # settings this version no longer accepts: list it, say why
+        config, state, message = RunConfig(), "failed", f"config.json: {error}"
     best = status.get("best") or next((row for row in reversed(history) if row.get("best")), {})
     created = job_file.get("created")
     if created is None:
@@ -373,7 +379,7 @@ def read_run(path: Path) -> RunSnapshot:
         path=path,
         state=state,
         message=message,
-        config=run.config(),
+        config=config,
         history=history,
         best=dict(best),
         sweep=job_file.get("sweep"),
@@ -414,6 +420,7 @@ class JobRegistry:
             turnstile = self._turnstile if backend is None else None
             job = TrainingJob(config, self._new_dir(config), sweep, turnstile, backend)
             self._jobs[job.name] = job
+        logger.info("job %s queued (%s, alpha %g)", job.name, config.model.name, config.train.alpha)
         return job.start()
 
     def sweep(self, config: RunConfig, alphas: Iterable[float]) -> list[TrainingJob]:
@@ -429,9 +436,7 @@ class JobRegistry:
             sweep_id, n = f"{base}-{n}", n + 1
         jobs = []
         for alpha in alphas:
-            run_config = RunConfig.from_dict(config.to_dict())
-            run_config.train = replace(run_config.train, alpha=alpha)
-            jobs.append(self.start(run_config, sweep=sweep_id))
+            jobs.append(self.start(override(config, {"train.alpha": alpha}), sweep=sweep_id))
         return jobs
 
     def job(self, name: str) -> TrainingJob | None:
@@ -538,6 +543,6 @@ class JobRegistry:
 
     def active_checkpoint(self) -> Path | None:
         """The checkpoint chosen with set_active, while it still exists."""
-        raw = _read_json(self.root / ACTIVE_FILE)
+        raw = read_json(self.root / ACTIVE_FILE, {})
         path = Path(raw["checkpoint"]) if raw.get("checkpoint") else None
         return path if path is not None and path.is_file() else None

@@ -4,6 +4,7 @@ folder (set through MASKLOC_DATA, MASKLOC_RUNS and MASKLOC_CHECKPOINT)."""
 from __future__ import annotations
 
 import io
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,24 +293,101 @@ def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
     assert sorted(at.multiselect(key="train_compare").value) == sorted(sweep["run"])
 
 
-def test_an_exception_in_the_worker_shows_on_the_page(env):
+def test_an_exception_in_the_worker_shows_on_the_page(env, monkeypatch):
+    import maskloc.runs
+
+    def broken_disk(*_):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(maskloc.runs, "prepare_data", broken_disk)  # after every check passed
     at = open_page("app_pages/train.py")
     fill_small_run(at, epochs=1)
-    at.number_input(key="train_frozen_blocks").set_value(14)  # own_cnn has only 4 blocks
     at.button(key="train_start").click().run()
     assert not at.exception
     poll(at, lambda a: run_states(a) == ["failed"])
-    assert any("This run failed" in e and "cannot freeze" in e for e in texts(at.error))
+    assert any("This run failed: OSError: disk on fire" in e for e in texts(at.error))
 
 
 def test_train_refuses_pretrained_own_cnn(env):
     at = open_page("app_pages/train.py")
-    at.selectbox(key="train_model").set_value("own_cnn")
+    at.selectbox(key="train_model").set_value("own_cnn").run()
+    assert at.checkbox(key="train_pretrained").value is False  # the model's own default
     at.checkbox(key="train_pretrained").set_value(True)
     at.button(key="train_start").click().run()
     assert not at.exception
-    assert any("No ImageNet weights for own_cnn" in e for e in texts(at.error))
+    assert texts(at.error) == [
+        "Not started: own_cnn has no ImageNet weights: untick 'ImageNet-pretrained backbone'."
+    ]
     assert run_states(at) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("train_epochs", 0, "Not started: 'Epochs' must be at least 1, got 0."),
+        (
+            "train_patience",
+            None,
+            "Not started: 'Early-stopping patience' must be a number, got None.",
+        ),
+        (
+            "train_frozen_blocks",
+            14,
+            "Not started: 'Frozen backbone blocks' is 14, but own_cnn has 4",
+        ),
+    ],
+)
+def test_train_refuses_a_bad_number_next_to_start_and_queues_nothing(env, key, value, message):
+    at = open_page("app_pages/train.py")
+    assert not at.get("form")  # no form: Enter in a field never submits anything
+    fill_small_run(at, epochs=1)
+    at.number_input(key=key).set_value(value).run()  # like pressing Enter in the field
+    assert not at.exception and not jobs_of(env)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith(message)
+    assert run_states(at) == [] and not jobs_of(env) and not any(env.runs.glob("*/config.json"))
+
+
+def test_train_refuses_a_missing_dataset_folder_and_a_typo_class(env, tmp_path):
+    at = open_page("app_pages/train.py")
+    fill_small_run(at, epochs=1)
+    at.text_input(key="data_root").set_value(str(tmp_path / "nowhere")).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert "dataset folder not found" in error and "sidebar" in error
+    at.button(key="data_bundled").click().run()
+    with (env.data / "train.csv").open("a") as handle:
+        handle.write("img_024.jpg,5,5,20,20,maks,photo99\n")
+    clear_caches()
+    at.button(key="train_sweep").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith("Not started: class 'maks' has 1 row (train.csv row 26)")
+    assert run_states(at) == [] and not jobs_of(env)
+
+
+def test_train_toast_says_started_then_queued(env):
+    at = open_page("app_pages/train.py")
+    fill_small_run(at, epochs=200, batch_size=4)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert at.toast[0].value.endswith(" started")
+    assert any(c.startswith("Classes found: mask 16 rows (") for c in texts(at.caption))
+    at.button(key="train_start").click().run()
+    assert "queued behind 1 run(s)" in at.toast[0].value
+    table = frame_with(at, "state")
+    assert "None" not in table.astype(str).to_numpy().ravel().tolist()
+    live = table[table["state"].isin(["running", "queued"])]
+    assert "0" not in live["epochs"].tolist()
+
+
+def jobs_of(env: Env) -> list:
+    from app_pages._common import _registry
+
+    return _registry(str(env.runs.resolve())).live_jobs()
 
 
 # --- Predict -------------------------------------------------------------------------------------
@@ -335,6 +413,56 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
     assert {m.label: m.value for m in at.metric}["images"] == "6"
 
 
+def test_predict_draws_each_splits_own_ground_truth(env, monkeypatch):
+    """A file listed in train.csv and (with another box) in test_labels.csv: the test split's
+    green box is test_labels.csv's, not the first row found under that file name."""
+    from maskloc import drawing
+
+    train = pd.read_csv(env.data / "train.csv")
+    shared = train.iloc[0]
+    test_box = [1.0, 2.0, 30.0, 40.0]
+    assert test_box != shared[["xmin", "ymin", "xmax", "ymax"]].tolist()
+    labels = pd.read_csv(env.data / "test_labels.csv")
+    labels.loc[0, ["filename", "xmin", "ymin", "xmax", "ymax"]] = [shared["filename"], *test_box]
+    labels.to_csv(env.data / "test_labels.csv", index=False)
+    labels[["filename"]].to_csv(env.data / "test.csv", index=False)
+    drawn_truths = []
+    original = drawing.truth_box
+
+    def recording_truth_box(box, class_name=""):
+        drawn_truths.append([float(v) for v in box])
+        return original(box, class_name)
+
+    monkeypatch.setattr(drawing, "truth_box", recording_truth_box)
+    at = open_page("app_pages/predict.py")
+    drawn_truths.clear()
+    at.radio(key="predict_split").set_value("test").run()
+    assert not at.exception
+    expected = labels[["xmin", "ymin", "xmax", "ymax"]].astype(float).values.tolist()
+    assert sorted(drawn_truths) == sorted(expected)
+
+
+def test_predict_pages_through_the_grid_worst_first(env):
+    at = open_page("app_pages/predict.py")
+    at.radio(key="predict_split").set_value("all").run()
+    first = at.image[0].captions
+    at.number_input(key="predict_page").set_value(2).run()
+    assert not at.exception
+    second = at.image[0].captions
+    assert at.number_input(key="predict_page").label == "Page (of 2)"
+    assert (len(first), len(second)) == (12, 12)  # 24 labelled rows, 12 a page
+
+    def iou(caption: str) -> float:
+        return float(caption.rsplit("IoU ", 1)[1])
+
+    assert max(map(iou, first)) <= min(map(iou, second))
+
+
+def bars(at: AppTest) -> list[tuple[str, int]]:
+    """(text, percent) of every progress bar on the page."""
+    return [(e.proto.text, e.proto.value) for e in at.get("progress")]
+
+
 def test_predict_writes_a_submission(env):
     at = open_page("app_pages/predict.py")
     at.button(key="predict_submit").click().run()
@@ -351,10 +479,30 @@ def test_predict_one_uploaded_image_and_refuses_garbage(env):
     at.file_uploader(key="predict_upload").set_value(("face.jpg", jpeg(), "image/jpeg")).run()
     assert not at.exception
     assert any(m.startswith("### ") and "%" in m for m in texts(at.markdown))
+    shown = bars(at)  # one bar per class, most likely first, adding up to 100 %
+    assert [text.split(":")[0] for text, _ in shown] in (["mask", "no-mask"], ["no-mask", "mask"])
+    assert shown[0][1] >= shown[1][1] and sum(v for _, v in shown) == pytest.approx(100, abs=1)
     at.file_uploader(key="predict_upload").set_value(("bad.jpg", b"not a jpeg", "image/jpeg"))
     at.run()
     assert not at.exception
     assert any("not an image file" in e for e in texts(at.error))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"nope", b"a text file renamed .pt\n" * 30, b"", pickle.dumps({})],
+    ids=["bytes", "text", "empty", "empty pickle"],
+)
+@pytest.mark.parametrize("page", ["predict", "webcam"])
+def test_a_bad_uploaded_checkpoint_is_a_plain_message(env, monkeypatch, tmp_path, content, page):
+    monkeypatch.setenv("MASKLOC_CHECKPOINT", str(tmp_path / "missing.pt"))
+    at = open_page(f"app_pages/{page}.py")
+    uploader = at.file_uploader(key=f"{page}_model_upload_file")
+    uploader.set_value(("broken.pt", content, "application/octet-stream")).run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith("Cannot load this model: ") and ": not a" in error
+    assert "Error:" not in error.split("(")[0] and "Traceback" not in error
 
 
 def test_predict_with_an_uploaded_checkpoint(env, monkeypatch, tmp_path):
@@ -385,10 +533,26 @@ def test_webcam_snapshot_gets_a_drawn_prediction(env):
     assert len(at.image) == 1
     verdict = [m for m in texts(at.markdown) if m.startswith("## ")]
     assert verdict and ("mask" in verdict[0]) and "%" in verdict[0]
+    name, percent = bars(at)[0][0].rstrip("%").split(": ")  # the most likely class's bar
+    assert verdict[0].endswith(f"{name} · {float(percent):.0f}%")
     at.camera_input(key="webcam_camera").set_value(("shot.jpg", b"garbage", "image/jpeg"))
     at.run()
     assert not at.exception
     assert any("Cannot use this picture" in e for e in texts(at.error))
+
+
+def test_webcam_answers_the_picture_given_last(env):
+    at = open_page("app_pages/webcam.py")
+    at.camera_input(key="webcam_camera").set_value(("shot.jpg", jpeg(160, 120), "image/jpeg"))
+    at.run()
+    assert at.image[0].captions == ["the snapshot, prediction in red"]
+    at.file_uploader(key="webcam_upload").set_value(("face.jpg", jpeg(96, 80), "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert at.image[0].captions == ["the uploaded photo, prediction in red"]
+    at.camera_input(key="webcam_camera").set_value(("shot2.jpg", jpeg(120, 120), "image/jpeg"))
+    at.run()
+    assert at.image[0].captions == ["the snapshot, prediction in red"]
 
 
 def test_train_lists_runs_from_disk_and_deletes_one(env, checkpoint):

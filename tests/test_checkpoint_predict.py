@@ -40,9 +40,12 @@ def test_round_trip_restores_weights_and_metadata(checkpoint):
     loaded, meta = load_model(path)
     assert meta["class_names"] == ["mask", "no-mask"] and meta["image_size"] == 48
     assert meta["metrics"]["mean_iou"] == 0.5 and meta["mean"] == pytest.approx([0.4] * 3)
+    saved, restored = model.state_dict(), loaded.state_dict()
+    assert saved.keys() == restored.keys()
+    assert all(torch.equal(saved[k], restored[k]) for k in saved)  # every tensor, exactly
     x = torch.rand(2, 3, 48, 48)
     model.eval()
-    assert torch.allclose(loaded(x)["boxes"], model(x)["boxes"])
+    assert torch.equal(loaded(x)["logits"], model(x)["logits"])
     assert not list(path.parent.glob("*.tmp"))  # the temp file was renamed away
 
 
@@ -175,3 +178,52 @@ def test_ensemble_refuses_one_member_and_nesting(tmp_path):
     atomic_write_bytes(nested, checkpoint_bytes(ensemble_payload([a, b])))
     with pytest.raises(CheckpointError, match=r"ab\.pt: is an ensemble already"):
         ensemble_payload([nested, a])
+
+
+def _bad_checkpoints(good: bytes) -> dict[str, bytes]:
+    """Files a user may pick as a checkpoint, each unusable in its own way."""
+    buffer = io.BytesIO()
+    torch.save({"format": "maskloc-checkpoint/1", "class_names": ["mask", "no-mask"]}, buffer)
+    missing_keys = buffer.getvalue()
+    payload = torch.load(io.BytesIO(good), weights_only=True)
+    payload["state_dict"] = {"renamed." + k: v for k, v in payload["state_dict"].items()}
+    wrong_keys = checkpoint_bytes({k: v for k, v in payload.items() if k != "format"})
+    return {
+        "text renamed .pt": b"these are my lecture notes, not weights\n" * 20,
+        "empty file": b"",
+        "truncated zip": good[: len(good) // 2],
+        "empty pickle": pickle.dumps({}),
+        "pickled None": pickle.dumps(None),
+        "marker but missing keys": missing_keys,
+        "state dict with wrong keys": wrong_keys,
+    }
+
+
+BAD_CHECKPOINTS = [
+    "text renamed .pt",
+    "empty file",
+    "truncated zip",
+    "empty pickle",
+    "pickled None",
+    "marker but missing keys",
+    "state dict with wrong keys",
+]
+
+
+@pytest.mark.parametrize("kind", BAD_CHECKPOINTS)
+def test_any_bad_checkpoint_is_a_checkpoint_error_in_the_library_and_the_cli(
+    checkpoint, tmp_path, capsys, kind
+):
+    from maskloc.__main__ import main
+
+    path, _ = checkpoint
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(_bad_checkpoints(path.read_bytes())[kind])
+    with pytest.raises(CheckpointError, match=r"bad\.pt: (not a|does not fit)") as error:
+        Predictor(bad)
+    assert "Traceback" not in str(error.value)
+    with pytest.raises(CheckpointError):
+        load_model(bad.read_bytes())
+    assert main(["summary", "--checkpoint", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {bad}: ")
