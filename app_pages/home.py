@@ -98,22 +98,24 @@ def apply_scheduler() -> None:
     jobs.backend = backend
 
 
-with st.expander("Where training runs"):
+with st.expander(t("Where training runs")):
     jobs = registry()
     st.markdown(training_place(jobs))
     if "home_scheduler" not in st.session_state:
         st.session_state["home_scheduler"] = getattr(jobs.backend, "address", "")
     st.text_input(
-        "Dask scheduler",
+        t("Dask scheduler"),
         key="home_scheduler",
-        placeholder="tcp://host:8786 — empty: train on this server",
-        help="Send each new run to a Dask cluster (runs of an alpha sweep train in parallel, one "
-        "per GPU or worker thread). Applies to everyone using this server; runs already started "
-        "stay where they are.",
+        placeholder=t("tcp://host:8786 (empty: train on this server)"),
+        help=t(
+            "Send each new run to a Dask cluster (the runs of an alpha sweep train in parallel, "
+            "one per GPU or worker thread). Applies to everyone using this server; runs already "
+            "started stay where they are."
+        ),
     )
-    st.button("Apply", key="home_scheduler_apply", on_click=apply_scheduler)
+    st.button(t("Apply"), key="home_scheduler_apply", on_click=apply_scheduler)
     if "home_scheduler_error" in st.session_state:
-        st.error(f"Not switched: {st.session_state['home_scheduler_error']}")
+        st.error(t("Not switched: {error}").format(error=st.session_state["home_scheduler_error"]))
 
 st.divider()
 st.subheader(t("Pages"))
