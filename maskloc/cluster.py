@@ -196,7 +196,7 @@ def train_on_worker(
 
     def on_progress(done: int, total: int) -> None:
         if report_due() or done >= total:
-            progress.put({"kind": "message", "text": f"decoding images {done}/{total}"})
+            progress.put({"kind": "message", "text": f"preparing images {done}/{total}"})
 
     def on_batch(trainer: Trainer) -> None:
         check_stop()

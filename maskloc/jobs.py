@@ -262,7 +262,7 @@ class TrainingJob:
             self._best = dict(best)
 
     def _on_decode(self, done: int, total: int) -> None:
-        self.report_message(f"decoding images {done}/{total}")
+        self.report_message(f"preparing images {done}/{total}")  # decoding, then cached features
 
     def _on_batch(self, trainer: Trainer) -> None:
         state = trainer.state
