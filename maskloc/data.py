@@ -319,6 +319,18 @@ def split_indices(
     return np.sort(train), np.sort(val)
 
 
+def train_val_positions(
+    folder: DatasetFolder, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, train positions, validation positions) of train.csv's usable rows, the one split
+    training, preflight checks and evaluation all use: grouped by `source` where there is one."""
+    frame = folder.train.frame
+    labels = folder.labels(folder.train)
+    groups = frame["source"].to_numpy() if "source" in frame.columns else None
+    train_idx, val_idx = split_indices(labels, groups, val_fraction, seed)
+    return labels, train_idx, val_idx
+
+
 def channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of uint8 N x H x W x 3 images, in [0, 1] units."""
     total = np.zeros(3)

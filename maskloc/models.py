@@ -18,7 +18,7 @@ from torchvision import models as tv_models
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.ops import FeaturePyramidNetwork, box_convert
 
-from .config import ModelConfig
+from .config import ModelConfig, SettingError
 from .efficientnet_lite import STRIDE_16_INDEX, convert_state_dict, efficientnet_lite0_features
 from .weights import load_pretrained_state
 
@@ -50,7 +50,7 @@ def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
 
 def _own_cnn(pretrained: bool) -> nn.Module:
     if pretrained:
-        raise ValueError("own_cnn has no pretrained weights: use pretrained=False")
+        raise SettingError("own_cnn has no ImageNet weights: {model.pretrained:off}")
     trunk = nn.Sequential(
         *(_conv_block(a, b) for a, b in ((3, 32), (32, 64), (64, 128), (128, 256)))
     )

@@ -22,7 +22,7 @@ from .data import (
     Table,
     load_dataset,
     resize_square,
-    split_indices,
+    train_val_positions,
 )
 from .engine import Predictions, resolve_device, run_model, to_float_images
 from .images import ImageSource, read_rgb
@@ -177,12 +177,10 @@ def split_table(folder: DatasetFolder, split: str, data_config: DataConfig) -> T
         labels = folder.test_labels
         return Table(labels.frame[labels.frame["filename"].isin(wanted)].reset_index(drop=True))
     if split == VAL:
-        frame = folder.train.frame
-        groups = frame["source"].to_numpy() if "source" in frame.columns else None
-        _, val_idx = split_indices(
-            folder.labels(folder.train), groups, data_config.val_fraction, data_config.split_seed
+        _, _, val_idx = train_val_positions(
+            folder, data_config.val_fraction, data_config.split_seed
         )
-        return Table(frame.iloc[val_idx].reset_index(drop=True))
+        return Table(folder.train.frame.iloc[val_idx].reset_index(drop=True))
     raise ValueError(f"unknown split {split!r}; choose one of {EVAL_SPLITS}")
 
 

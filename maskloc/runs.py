@@ -16,10 +16,13 @@ from typing import Any
 import torch
 
 from .checkpoint import atomic_write_json, read_json, save_checkpoint
-from .config import RunConfig
+from .config import RunConfig, SettingError
+from .data import DataError
 from .engine import Trainer, TrainerState
+from .images import ImageError
 from .progress import Progress
 from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
+from .weights import WeightsUnavailable
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 BEST_CHECKPOINT = "best.pt"  # the file a run folder keeps its best weights in
@@ -74,6 +77,10 @@ def failure_reason(error: BaseException) -> str:
     """One line a user can act on."""
     if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
         return "out of memory: lower the batch size or the image size, then start again"
+    if isinstance(error, SettingError):
+        return error.for_page()
+    if isinstance(error, DataError | ImageError | WeightsUnavailable) and str(error):
+        return str(error)  # already in the user's words: no Python class name in front
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 

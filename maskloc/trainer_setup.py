@@ -22,12 +22,13 @@ from .data import (
     LocalizationDataset,
     channel_stats,
     load_dataset,
+    train_val_positions,
 )
 from .engine import Trainer, resolve_device, set_seed
 from .layout import TRAIN, VAL
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
-from .preflight import check_split, split_for
+from .preflight import check_split
 from .progress import Progress
 from .stem_cache import StemView, memo_key, remembered, stem_features
 from .transforms import train_transform
@@ -69,7 +70,7 @@ def prepare_data(
     with or without the windows."""
     folder = load_dataset(config.root)
     frame = folder.train.frame
-    labels, train_idx, val_idx = split_for(folder, config)
+    labels, train_idx, val_idx = train_val_positions(folder, config.val_fraction, config.split_seed)
     for warning in check_split(folder, labels, train_idx, val_idx).warnings:
         logger.warning(warning)
     windows = folder.no_face_frame(TRAIN)
