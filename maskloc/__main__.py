@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import cli_export
 from .config import (
     BOX_FORMATS,
     BOX_HEADS,
@@ -422,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_zoom_out,
         _add_bench,
         _add_summary,
+        cli_export.add_command,
     ):
         add(commands)
     return parser
