@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pickle
+import struct
 import tempfile
 import zipfile
 from dataclasses import asdict
@@ -102,7 +103,14 @@ def read_checkpoint(source: str | Path | bytes) -> dict[str, Any]:
                 f"{name}: refused, it holds code or objects other than weights"
             ) from error
         raise CheckpointError(f"{name}: not a readable PyTorch checkpoint") from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+    except (
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        struct.error,
+    ) as error:  # struct.error: some short junk trips the unpickler itself
         raise CheckpointError(f"{name}: not a readable PyTorch checkpoint ({error})") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{name}: not a maskloc checkpoint (no '{FORMAT}' marker)")
