@@ -65,6 +65,7 @@ def _encode(key: AnswerKey, metrics: dict[str, Any], frame: pd.DataFrame) -> byt
             "key": asdict(key),
             "metrics": metrics,
             "frame": json.loads(frame.to_json(orient="table", index=False, double_precision=15)),
+            "dtypes": {str(column): str(dtype) for column, dtype in frame.dtypes.items()},
         }
     ).encode()
 
@@ -74,6 +75,7 @@ def _decode(key: AnswerKey, data: bytes) -> tuple[dict[str, Any], pd.DataFrame]:
     if payload.get("format") != FORMAT or payload.get("key") != asdict(key):
         raise ValueError("written for another key or format")
     frame = pd.read_json(io.StringIO(json.dumps(payload["frame"])), orient="table")
+    frame = frame.astype(payload["dtypes"])  # JSON keeps values, not widths (float32 stays 32)
     return dict(payload["metrics"]), frame.reset_index(drop=True)
 
 
