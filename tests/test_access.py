@@ -52,9 +52,9 @@ def test_without_a_passcode_everyone_may_do_everything(jobs):
 def test_another_session_may_not_stop_delete_or_activate(jobs, classroom):
     assert classroom.owner(jobs.root / "alice-run") == "session:alice"
     assert not classroom.may_control(BOB, jobs.root / "alice-run")
-    with pytest.raises(AccessDenied, match="alice-run belongs to another session.*stop"):
+    with pytest.raises(AccessDenied, match=r"alice-run belongs to another session.*stop"):
         classroom.stop(jobs, BOB, "alice-run")
-    with pytest.raises(AccessDenied, match="belongs to another session.*delete"):
+    with pytest.raises(AccessDenied, match=r"belongs to another session.*delete"):
         classroom.delete(jobs, BOB, "alice-run")
     with pytest.raises(AccessDenied, match="only the teacher can change the model for everyone"):
         classroom.activate_for_everyone(jobs, BOB, jobs.root / "alice-run" / "best.pt")

@@ -13,17 +13,17 @@ from conftest import ROOT
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
-import onnx  # noqa: E402
-import onnxruntime as ort  # noqa: E402
+import onnx
+import onnxruntime as ort
 
-from maskloc.__main__ import main  # noqa: E402
-from maskloc.checkpoint import CheckpointError, save_checkpoint  # noqa: E402
-from maskloc.config import DEFAULT_CHECKPOINT, ModelConfig, RunConfig  # noqa: E402
-from maskloc.models import LocalizationModel  # noqa: E402
-from maskloc.onnx_check import parity  # noqa: E402
-from maskloc.onnx_export import OUTPUTS, OnnxFiles, export_onnx  # noqa: E402
-from maskloc.onnx_runtime import OnnxPredictor  # noqa: E402
-from maskloc.predict import Predictor, evaluate  # noqa: E402
+from maskloc.__main__ import main
+from maskloc.checkpoint import CheckpointError, save_checkpoint
+from maskloc.config import DEFAULT_CHECKPOINT, ModelConfig, RunConfig
+from maskloc.models import LocalizationModel
+from maskloc.onnx_check import parity
+from maskloc.onnx_export import OUTPUTS, OnnxFiles, export_onnx
+from maskloc.onnx_runtime import OnnxPredictor
+from maskloc.predict import Predictor, evaluate
 
 BUNDLED_DATA = ROOT / "data" / "mask-faces"
 
@@ -95,7 +95,7 @@ def test_onnx_predictor_answers_like_predictor(tiny_checkpoint, tiny_dataset, tm
 def test_onnx_predictor_refuses_files_that_are_not_maskloc_onnx(tmp_path, bundled_onnx):
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not a graph at all")
-    with pytest.raises(CheckpointError, match="garbage.onnx: not an ONNX file"):
+    with pytest.raises(CheckpointError, match=r"garbage\.onnx: not an ONNX file"):
         OnnxPredictor(garbage)
     bare = onnx.load(str(bundled_onnx))
     del bare.metadata_props[:]
