@@ -337,6 +337,8 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
 
 def test_predict_writes_a_submission(env):
     at = open_page("app_pages/predict.py")
+    at.session_state["predict_tab"] = "Submission"  # tabs render only when open
+    at.run()
     at.button(key="predict_submit").click().run()
     assert not at.exception
     columns = ["filename", "class", "xmin", "ymin", "xmax", "ymax"]
@@ -348,6 +350,8 @@ def test_predict_writes_a_submission(env):
 
 def test_predict_one_uploaded_image_and_refuses_garbage(env):
     at = open_page("app_pages/predict.py")
+    at.session_state["predict_tab"] = "One image"
+    at.run()
     at.file_uploader(key="predict_upload").set_value(("face.jpg", jpeg(), "image/jpeg")).run()
     assert not at.exception
     assert any(m.startswith("### ") and "%" in m for m in texts(at.markdown))
