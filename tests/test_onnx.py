@@ -4,14 +4,16 @@ predictor behind Predictor's interface, the export CLI and the once-per-checkpoi
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 import torch
 from conftest import ROOT
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnxscript")
+if os.environ.get("CI") != "true":  # in CI a missing ONNX install fails here, never skips
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
 
 import onnx
 import onnxruntime as ort
