@@ -20,11 +20,27 @@ if choice is None:
 predictor, runtime = webcam_predictor(choice)  # ONNX Runtime for the bundled model when ready
 st.caption(f"{describe_model(choice)} · answers with {runtime}")
 
+
+def _newest(which: str) -> None:
+    st.session_state["webcam_newest"] = which
+
+
 camera, result = st.columns(2)
 with camera:
-    shot = st.camera_input("Snapshot", key="webcam_camera")
-    upload = st.file_uploader("…or upload a photo", type=IMAGE_TYPES, key="webcam_upload")
-source = shot if shot is not None else upload
+    shot = st.camera_input("Snapshot", key="webcam_camera", on_change=_newest, args=("snapshot",))
+    upload = st.file_uploader(
+        "…or upload a photo",
+        type=IMAGE_TYPES,
+        key="webcam_upload",
+        on_change=_newest,
+        args=("uploaded photo",),
+    )
+# The picture answered is the one given last; the caption under the answer names it.
+pictures = {"snapshot": shot, "uploaded photo": upload}
+newest = st.session_state.get("webcam_newest")
+if pictures.get(newest) is None:
+    newest = next((name for name, picture in pictures.items() if picture is not None), None)
+source = pictures.get(newest)
 
 with result:
     if source is None:
@@ -37,7 +53,7 @@ with result:
         st.error(f"Cannot use this picture: {error}")
         st.stop()
     box = drawing.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
-    st.image(drawing.draw_boxes(image, [box]), caption="prediction in red")
+    st.image(drawing.draw_boxes(image, [box]), caption=f"the {newest}, prediction in red")
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
     st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
     for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
