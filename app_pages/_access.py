@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import SESSION_MODEL_KEY, registry, runs_root
+from app_pages._i18n import t
 
 __all__ = ["SESSION_MODEL_KEY"]  # re-exported for pages
 from maskloc.access import PASSWORD_ENV, AccessDenied, AccessPolicy, Actor
@@ -58,7 +59,7 @@ def _unlock() -> None:
     try:
         policy().unlock(actor(), attempt)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = f"Teacher mode refused: {error}"
+        st.session_state[MESSAGE_KEY] = t("Teacher mode refused: {error}").format(error=error)
         return
     st.session_state[TEACHER_KEY] = True
     st.session_state.pop(MESSAGE_KEY, None)
@@ -74,12 +75,12 @@ def teacher_sidebar() -> None:
         return
     with st.sidebar:
         if st.session_state.get(TEACHER_KEY):
-            st.success("Teacher mode: you may stop, delete and activate any run.")
-            st.button("Leave teacher mode", key="teacher_lock", on_click=_lock)
+            st.success(t("Teacher mode: you may stop, delete and activate any run."))
+            st.button(t("Leave teacher mode"), key="teacher_lock", on_click=_lock)
         else:
-            with st.expander("Teacher"):
-                st.text_input("Passcode", type="password", key="teacher_passcode")
-                st.button("Unlock teacher mode", key="teacher_unlock", on_click=_unlock)
+            with st.expander(t("Teacher")):
+                st.text_input(t("Passcode"), type="password", key="teacher_passcode")
+                st.button(t("Unlock teacher mode"), key="teacher_unlock", on_click=_unlock)
     show_message()
 
 
@@ -103,14 +104,14 @@ def guarded_stop(name: str) -> None:
     try:
         policy().stop(registry(), actor(), name)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = f"Not stopped: {error}"
+        st.session_state[MESSAGE_KEY] = t("Not stopped: {error}").format(error=error)
 
 
 def guarded_delete(name: str) -> bool:
     try:
         policy().delete(registry(), actor(), name)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = f"Not deleted: {error}"
+        st.session_state[MESSAGE_KEY] = t("Not deleted: {error}").format(error=error)
         return False
     if Path(st.session_state.get(SESSION_MODEL_KEY) or ".").parent.name == name:
         st.session_state.pop(SESSION_MODEL_KEY, None)
@@ -121,7 +122,7 @@ def guarded_activate(checkpoint: Path) -> None:
     try:
         policy().activate_for_everyone(registry(), actor(), checkpoint)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = f"Not changed: {error}"
+        st.session_state[MESSAGE_KEY] = t("Not changed: {error}").format(error=error)
 
 
 def claim(run_path: Path) -> None:

@@ -4,7 +4,6 @@ bundled model that the Webcam page answers with."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import streamlit as st
@@ -15,8 +14,6 @@ from maskloc.checkpoint import CheckpointError
 from maskloc.onnx_export import OnnxFiles, export_available
 from maskloc.onnx_runtime import OnnxPredictor, runtime_available
 from maskloc.predict import Predictor
-
-log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,8 +54,7 @@ def webcam_predictor(choice: ModelChoice) -> tuple[Predictor, str]:
     if ready is not None:
         try:
             return _onnx_predictor(str(ready)), "ONNX Runtime"
-        except CheckpointError as error:
-            log.warning("cannot use %s: %s", ready, error)
+        except CheckpointError as error:  # shown in the page's caption
             return choice.predictor, f"PyTorch (the ONNX copy is unusable: {error})"
     if not export_available():
         return choice.predictor, "PyTorch (install requirements-onnx.txt for ONNX Runtime)"
