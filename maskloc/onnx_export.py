@@ -139,8 +139,10 @@ class OnnxFiles:
         with self._guard:
             if path.is_file() or path.name in self._threads or path.name in self._errors:
                 return
+            # Not a daemon: an interpreter that exits mid-export would abort inside torch's
+            # exporter; exiting waits for the export instead (seconds), and the file is whole.
             thread = threading.Thread(
-                target=self._build, args=(checkpoint, path.name), name="onnx-export", daemon=True
+                target=self._build, args=(checkpoint, path.name), name="onnx-export"
             )
             self._threads[path.name] = thread
         thread.start()
