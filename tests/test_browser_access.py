@@ -63,8 +63,11 @@ def test_two_sessions_own_their_runs_and_the_teacher_may_act(tmp_path):
             bob = _open_train(browser.new_context(viewport={"width": 1400, "height": 1000}), url)
 
             # Alice starts a long run (many epochs, patience as long): it trains until stopped.
-            alice.get_by_label("Epochs").fill("400")
-            alice.get_by_label("Early-stopping patience").fill("100")
+            for label, value in (("Epochs", "400"), ("Early-stopping patience", "100")):
+                field = alice.get_by_role("spinbutton", name=label, exact=True)
+                field.fill(value)
+                field.press("Enter")
+                _settle(alice)
             alice.get_by_role("button", name="Start training").click()
             alice_stop = alice.get_by_role("button", name="Stop", exact=True)
             expect(alice_stop).to_be_enabled(timeout=120_000)
