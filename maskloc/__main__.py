@@ -1,5 +1,5 @@
 """CLI: python -m maskloc train | evaluate | ensemble | predict | build-dataset | zoom-out | bench |
-summary | settings.
+summary | settings | export.
 
 Arguments are wired to library calls and nothing else; every expected failure ends with one line
 on stderr and exit status 2. The `train` flags are generated from the settings declared in
