@@ -1,7 +1,6 @@
 """Predict: score a model on a split (errors worst first, confusion matrix), write the
 competition's submission.csv, or try one uploaded image."""
 
-import pandas as pd
 import streamlit as st
 
 from app_pages._common import (
@@ -13,11 +12,13 @@ from app_pages._common import (
     model_chooser,
 )
 from app_pages._shared_answers import onnx_download_bytes, scored, submission
+from app_pages._widgets import page_of, probability_bars
 from maskloc import charts, drawing
 from maskloc.data import DatasetFolder
 from maskloc.images import ImageError, read_rgb
+from maskloc.layout import BOX_COLUMNS, EVAL_SPLITS, safe_image_path
 from maskloc.onnx_export import export_available
-from maskloc.predict import SPLITS, Prediction
+from maskloc.predict import Prediction
 
 PER_PAGE = 12
 SORTS = {
@@ -31,17 +32,8 @@ SPLIT_HELP = (
 )
 
 
-def ground_truth(folder: DatasetFolder) -> pd.DataFrame:
-    """Every labelled row (train and test answers) by file name: path, size, true box."""
-    frames = [folder.train.frame]
-    if folder.test_labels is not None:
-        frames.append(folder.test_labels.frame)
-    columns = ["filename", "path", "width", "height", "xmin", "ymin", "xmax", "ymax"]
-    table = pd.concat([f[columns] for f in frames], ignore_index=True)
-    return table.drop_duplicates("filename").set_index("filename")
-
-
-def drawn(image, prediction_box, prediction_label: str, confidence: float, truth=None):
+def overlay_boxes(prediction_box, prediction_label: str, confidence: float, truth=None):
+    """The boxes a picture gets: the ground truth (green) when known, the prediction (red)."""
     boxes = [] if truth is None else [drawing.truth_box(truth)]
     boxes.append(drawing.predicted_box(prediction_box, prediction_label, confidence))
     return boxes
@@ -49,7 +41,7 @@ def drawn(image, prediction_box, prediction_label: str, confidence: float, truth
 
 def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    split = left.radio("Split", SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
+    split = left.radio("Split", EVAL_SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
     tta = right.checkbox("Flip test-time augmentation", key="predict_tta")
     try:
         with st.spinner("Scoring every image of the split (once per model and dataset)…"):
@@ -85,24 +77,18 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     column, ascending = SORTS[sort]
     rows = per_image[~per_image["correct"]] if wrong_only else per_image
     rows = rows.sort_values(column, ascending=ascending, kind="stable")
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    page = controls[2].number_input(f"Page (of {pages})", 1, pages, 1, key="predict_page")
-    start = (int(min(page, pages)) - 1) * PER_PAGE
-    truth = ground_truth(folder)
     pictures, captions = [], []
-    for row in rows.iloc[start : start + PER_PAGE].to_dict("records"):
-        known = truth.loc[row["filename"]]
+    for row in page_of(rows, PER_PAGE, controls[2], "predict_page").to_dict("records"):
         try:
-            image = read_rgb(known["path"])
-        except ImageError as error:
+            image = read_rgb(safe_image_path(folder.images_dir, row["filename"]))
+        except (ImageError, ValueError) as error:
             st.warning(str(error))
             continue
-        boxes = drawn(
-            image,
-            (row["xmin"], row["ymin"], row["xmax"], row["ymax"]),
+        boxes = overlay_boxes(
+            [row[c] for c in BOX_COLUMNS],
             row["class"],
             row["confidence"],
-            (known["xmin"], known["ymin"], known["xmax"], known["ymax"]),
+            [row[f"true_{c}"] for c in BOX_COLUMNS],  # this split's own row, not a name lookup
         )
         pictures.append(drawing.annotated_thumbnail(image, boxes, 240))
         mark = "✓" if row["correct"] else "✗"
@@ -146,11 +132,10 @@ def submission_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
 
 
 def show_prediction(prediction: Prediction, image) -> None:
-    boxes = drawn(image, prediction.box, prediction.class_name, prediction.confidence)
+    boxes = overlay_boxes(prediction.box, prediction.class_name, prediction.confidence)
     st.image(drawing.draw_boxes(image, boxes), caption="prediction in red", width=480)
     st.markdown(f"### {prediction.class_name} · {prediction.confidence:.0%}")
-    for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
-        st.progress(probability, text=f"{name}: {probability:.1%}")
+    probability_bars(prediction.probabilities)
 
 
 def single_image_tab(choice: ModelChoice) -> None:

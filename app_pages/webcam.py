@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
 from app_pages._shared_answers import webcam_predictor
+from app_pages._widgets import probability_bars
 from maskloc import drawing
 from maskloc.images import read_rgb
 
@@ -56,5 +57,4 @@ with result:
     st.image(drawing.draw_boxes(image, [box]), caption=f"the {newest}, prediction in red")
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
     st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
-    for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
-        st.progress(probability, text=f"{name}: {probability:.1%}")
+    probability_bars(prediction.probabilities)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -30,11 +31,13 @@ from .config import (
     override,
     preset,
 )
+from .layout import EVAL_SPLITS, TEST, VAL
+from .progress import Progress
 
 DEFAULT_PRESET = "full"
 
 
-def _progress_bar(description: str) -> Callable[[int, int], None]:
+def _progress_bar(description: str) -> Progress:
     """A tqdm bar fed by the library's (done, total) progress callbacks."""
     from tqdm import tqdm
 
@@ -229,8 +232,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument(
         "--split",
-        default="val",
-        choices=("val", "test", "all"),
+        default=VAL,
+        choices=EVAL_SPLITS,
         help="val: the model's validation split of train.csv; test: test.csv scored against "
         "test_labels.csv; all: every labelled row of train.csv",
     )
@@ -277,7 +280,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     from .predict import Predictor, evaluate
 
     payload = ensemble_payload(args.members)
-    metrics, _ = evaluate(Predictor(checkpoint_bytes(payload)), args.data, "val")
+    metrics, _ = evaluate(Predictor(checkpoint_bytes(payload)), args.data, VAL)
     payload["metrics"] = metrics
     atomic_write_bytes(Path(args.out), checkpoint_bytes(payload))
     print(f"wrote {args.out}: {payload['model_config']['name']}, validation {json.dumps(metrics)}")
@@ -359,7 +362,7 @@ def _add_zoom_out(commands: argparse._SubParsersAction) -> None:
         "zoom-out", help="copy a split with each image on a 2x edge-stretched canvas (webcam-like)"
     )
     p.add_argument("--data", default=str(DEFAULT_DATA))
-    p.add_argument("--split", default="test", choices=("val", "test", "all"))
+    p.add_argument("--split", default=TEST, choices=EVAL_SPLITS)
     p.add_argument("--out", required=True, help="dataset folder to write")
     p.add_argument("--factor", type=float, default=2.0, help="canvas side / image side")
     p.add_argument("--seed", type=int, default=0)
@@ -434,10 +437,38 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m maskloc",
         description="Single-object localization: one class (mask / no-mask) and one box per image.",
     )
+    verbose_help = "say more on stderr: -v what the library does, -vv every step and refused row"
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(commands)
+    for name, command in commands.choices.items():
+        if name != "bench":  # bench parses its own options
+            command.add_argument(
+                "-v", "--verbose", action="count", default=argparse.SUPPRESS, help=verbose_help
+            )
     return parser
+
+
+def _show_library_logs(verbosity: int) -> Callable[[], None]:
+    """Send the library's log records to stderr: warnings always, -v info, -vv debug.
+
+    Returns the function that undoes it, so calling main() in a process (tests, a notebook)
+    leaves the `maskloc` logger as it was.
+    """
+    library = logging.getLogger("maskloc")
+    level = (logging.WARNING, logging.INFO)[verbosity] if verbosity < 2 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous = library.level
+    library.addHandler(handler)
+    library.setLevel(level)
+
+    def undo() -> None:
+        library.removeHandler(handler)
+        library.setLevel(previous)
+
+    return undo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -453,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     from .images import ImageError
     from .weights import WeightsUnavailable
 
+    undo_logging = _show_library_logs(args.verbose)
     try:
         return args.handler(args)
     except SettingError as error:
@@ -472,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        undo_logging()
 
 
 if __name__ == "__main__":

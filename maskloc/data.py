@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import albumentations as A
 import cv2
@@ -25,13 +26,21 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from .images import ImageError, read_rgb, upright_size
+from .layout import (
+    BOX_COLUMNS,
+    IMAGES_DIR,
+    KNOWN_CLASSES,
+    LABELLED_COLUMNS,
+    TEST_CSV,
+    TEST_LABELS_CSV,
+    TRAIN_CSV,
+    safe_image_path,
+)
+from .progress import Progress
 
-KNOWN_CLASSES = ("mask", "no-mask")
-BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
-LABELLED_COLUMNS = ("filename", *BOX_COLUMNS, "class")
 MAX_CSV_BYTES = 50 * 1024 * 1024
 
-Progress = Callable[[int, int], None]
+logger = logging.getLogger(__name__)
 
 
 class DataError(ValueError):
@@ -67,21 +76,6 @@ class Table:
         f = self.frame
         scale = np.stack([f.width, f.height, f.width, f.height], axis=1).astype(np.float64)
         return (f[list(BOX_COLUMNS)].to_numpy(np.float64) / scale).astype(np.float32)
-
-
-def safe_image_path(images_dir: Path, filename: str) -> Path:
-    """images_dir/filename, refusing names that are absolute or climb out of images_dir."""
-    if not filename or not filename.strip():
-        raise ValueError("empty filename")
-    for flavour in (PurePosixPath, PureWindowsPath):
-        pure = flavour(filename)
-        if pure.is_absolute() or pure.drive or ".." in pure.parts:
-            raise ValueError(f"{filename!r} must be a plain name inside images/")
-    root = images_dir.resolve()
-    path = (root / filename).resolve()
-    if not path.is_relative_to(root):
-        raise ValueError(f"{filename!r} points outside images/")
-    return path
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:
@@ -200,6 +194,10 @@ def read_table(
             continue
         first_seen[name] = line
         rows.append({**row.to_dict(), **parsed, "row": line})
+    if problems:
+        logger.info("%s: %d row(s) refused, first: %s", csv_path, len(problems), problems[0])
+        for problem in problems:
+            logger.debug("refused: %s", problem)
     columns = [*raw.columns, "path", "width", "height", "row"]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
     if with_boxes:
@@ -224,6 +222,10 @@ class DatasetFolder:
     class_names: list[str]
 
     @property
+    def images_dir(self) -> Path:
+        return self.root / IMAGES_DIR
+
+    @property
     def problems(self) -> list[RowProblem]:
         tables = (self.train, self.test, self.test_labels)
         return [p for table in tables if table is not None for p in table.problems]
@@ -238,17 +240,17 @@ def load_dataset(root: str | Path) -> DatasetFolder:
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
-    images = root / "images"
+    images = root / IMAGES_DIR
     if not images.is_dir():
         raise DataError(f"{root}: no images/ folder")
-    train = read_table(root / "train.csv", images)
+    train = read_table(root / TRAIN_CSV, images)
     if train.frame.empty:
-        raise DataError(f"{root / 'train.csv'}: no usable rows ({len(train.problems)} rejected)")
-    test = read_table(root / "test.csv", images, False) if (root / "test.csv").is_file() else None
+        raise DataError(f"{root / TRAIN_CSV}: no usable rows ({len(train.problems)} rejected)")
+    test = read_table(root / TEST_CSV, images, False) if (root / TEST_CSV).is_file() else None
     class_names = class_names_for(train.frame)
     test_labels = None
-    if (root / "test_labels.csv").is_file():
-        test_labels = read_table(root / "test_labels.csv", images, True, class_names)
+    if (root / TEST_LABELS_CSV).is_file():
+        test_labels = read_table(root / TEST_LABELS_CSV, images, True, class_names)
     return DatasetFolder(root, train, test, test_labels, class_names)
 
 

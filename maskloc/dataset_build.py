@@ -21,20 +21,23 @@ import re
 import shlex
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import numpy as np
 import PIL
 from PIL import Image, ImageOps
 
-CLASSES = ("mask", "no-mask")
+from .boxes import clamp_pixel_boxes
+from .images import upright_dimensions
+from .layout import KNOWN_CLASSES as CLASSES
+from .layout import SUBMISSION_COLUMNS, TEST, TRAIN, safe_image_path
+from .progress import Progress
+
 RAW_COLUMNS = ("filename", "width", "height", "xmin", "ymin", "xmax", "ymax", "class")
 TRAIN_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
 TEST_COLUMNS = ("filename",)
 TEST_LABEL_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
-SUBMISSION_COLUMNS = ("filename", "class", "xmin", "ymin", "xmax", "ymax")
 OWNED_FILES = (
     "train.csv",
     "test.csv",
@@ -43,15 +46,11 @@ OWNED_FILES = (
     "README.md",
 )
 OWNED_DIRS = ("images",)
-SPLITS = ("train", "test")
+SPLITS = (TRAIN, TEST)
 DEFAULT_RAW = "../shared/datasets/mask-wearing"
 DEFAULT_OUT = "data/mask-faces"
 
-_ORIENTATION_TAG = 0x0112
-_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -174,15 +173,14 @@ class _Crop:
 
 
 def _safe_raw_path(images_dir: Path, filename: str, where: str) -> Path:
-    """Resolve a boxes.csv filename inside images/, refusing anything that could escape it."""
-    if not filename or filename != filename.strip() or "\x00" in filename:
-        raise ValueError(f"{where}: bad filename {filename!r}")
-    for pure in (PurePosixPath(filename), PureWindowsPath(filename)):
-        if pure.is_absolute() or pure.anchor or len(pure.parts) != 1 or pure.name in (".", ".."):
-            raise ValueError(f"{where}: filename {filename!r} must be a plain name inside images/")
-    path = images_dir / filename
-    if path.resolve().parent != images_dir.resolve():
-        raise ValueError(f"{where}: filename {filename!r} resolves outside images/")
+    """Resolve a boxes.csv filename directly inside images/ (raw photos sit in no sub-folder),
+    refusing anything that could escape it."""
+    try:
+        path = safe_image_path(images_dir, filename)
+    except ValueError as error:
+        raise ValueError(f"{where}: filename {error}") from error
+    if path.parent != images_dir.resolve():
+        raise ValueError(f"{where}: filename {filename!r} must be a plain name inside images/")
     if not path.is_file():
         raise ValueError(f"{where}: image {filename!r} not found in {images_dir}")
     return path
@@ -273,11 +271,9 @@ def _check_image(photo: _Photo) -> None:
     where = f"{photo.path} (boxes.csv line {photo.first_line})"
     try:
         with Image.open(photo.path) as image:
-            stored = image.size
-            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+            stored, upright = image.size, upright_dimensions(image)
     except (OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"{where}: cannot open image: {error}") from error
-    upright = stored[::-1] if orientation in _SWAPPING_ORIENTATIONS else stored
     if photo.size == upright:
         photo.transpose = True
     elif photo.size == stored:
@@ -382,9 +378,7 @@ def _output_box(face: _Face, window: tuple[int, int, int], size: int) -> tuple[i
         round((face.box[2] - wx) * scale),
         round((face.box[3] - wy) * scale),
     )
-    x0, y0 = min(max(x0, 0), size - 1), min(max(y0, 0), size - 1)
-    x1, y1 = min(max(x1, x0 + 1), size), min(max(y1, y0 + 1), size)
-    return x0, y0, x1, y1
+    return tuple(clamp_pixel_boxes((x0, y0, x1, y1), size, size).tolist())
 
 
 def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:

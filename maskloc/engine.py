@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -23,6 +24,8 @@ from .metrics import localization_metrics, paired_iou
 from .models import LocalizationModel
 
 EVENTS = ("on_batch_end", "on_eval_end", "on_epoch_end", "on_finished", "on_failed")
+
+logger = logging.getLogger(__name__)
 
 
 class NonFiniteLoss(RuntimeError):
@@ -273,6 +276,14 @@ class Trainer:
             row["best"] = True
         else:
             self.state.evals_since_best += 1
+        logger.debug(
+            "epoch %d step %d: mean IoU %.3f, balanced accuracy %.3f%s",
+            self.state.epoch,
+            self.state.step,
+            metrics.get("mean_iou", float("nan")),
+            metrics.get("balanced_accuracy", float("nan")),
+            " (best so far)" if row.get("best") else "",
+        )
         self._fire("on_eval_end")
         return not self.config.steps and self.state.evals_since_best >= self.config.patience
 
@@ -301,6 +312,12 @@ class Trainer:
                         self.state.stopped_early = self._after_eval(sums, batches) and not last
                         sums, batches = defaultdict(float), 0
                     if last or self.state.stopped_early:
+                        if self.state.stopped_early:
+                            logger.info(
+                                "early stopping at epoch %d: no better score for %d epochs",
+                                self.state.epoch,
+                                self.config.patience,
+                            )
                         done = True
                         break
                 if not self.config.steps:

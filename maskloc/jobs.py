@@ -10,6 +10,7 @@ no live job in this process is reported as "interrupted".
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import threading
@@ -30,6 +31,8 @@ JOB_FILE = "job.json"
 ACTIVE_FILE = "active_model.json"
 LIVE_STATES = ("queued", "running")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+logger = logging.getLogger(__name__)
 
 
 def run_name(config: RunConfig, when: float | None = None) -> str:
@@ -73,7 +76,7 @@ class RunSnapshot:
 
     @property
     def checkpoint(self) -> Path | None:
-        path = self.path / "best.pt"
+        path = RunFolder(self.path).checkpoint
         return path if path.is_file() else None
 
     @property
@@ -238,6 +241,7 @@ class TrainingJob:
                 self._end_stopped()
                 return
             self._set(state="running", message="preparing data", started=time.monotonic())
+            logger.info("job %s: its turn came, training starts", self.name)
             callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
             train_run(self.config, self.run.path, callbacks, self.stop_event, None, self._on_decode)
             status = self.run.status()  # train_run wrote the final state and why
@@ -246,6 +250,8 @@ class TrainingJob:
             self.error = error
             self.traceback = traceback.format_exc()
             reason = failure_reason(error)
+            # The thread has no caller to raise to: the server log is where the traceback goes.
+            logger.error("job %s failed: %s", self.name, reason, exc_info=error)
             self._set(state="failed", message=reason)
             if self.run.status().get("state") != "failed":  # failed before train_run noted it
                 self.run.write_status("failed", reason)
@@ -256,6 +262,7 @@ class TrainingJob:
 
     def _end_stopped(self) -> None:
         """Cancelled while queued: it never started, so its folder goes (no row in run lists)."""
+        logger.info("job %s: cancelled before it started", self.name)
         shutil.rmtree(self.run.path, ignore_errors=True)
         self._set(state="stopped", message="cancelled before it started")
 
@@ -357,6 +364,7 @@ class JobRegistry:
         with self._lock:
             job = TrainingJob(config, self._new_dir(config), sweep, self._turnstile)
             self._jobs[job.name] = job
+        logger.info("job %s queued (%s, alpha %g)", job.name, config.model.name, config.train.alpha)
         return job.start()
 
     def sweep(self, config: RunConfig, alphas: Iterable[float]) -> list[TrainingJob]:

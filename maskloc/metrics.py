@@ -7,6 +7,15 @@ import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 from torchvision.ops import box_iou
 
+# The scores a run is judged by, with the words a UI shows for them; declared once.
+SCORE_LABELS = {
+    "mean_iou": "mean IoU",
+    "iou50": "IoU ≥ 0.5",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+}
+SCORES = tuple(SCORE_LABELS)
+
 
 def paired_iou(pred: torch.Tensor, target: torch.Tensor, chunk: int = 512) -> torch.Tensor:
     """IoU of pred[i] with target[i] (N x 4 xyxy); chunked so memory stays small for large N."""

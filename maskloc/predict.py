@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from .boxes import clamp_pixel_boxes
 from .checkpoint import atomic_write_bytes, load_model
 from .config import DataConfig, RunConfig
 from .data import (
@@ -18,7 +19,6 @@ from .data import (
     DataError,
     DatasetFolder,
     LocalizationDataset,
-    Progress,
     Table,
     load_dataset,
     resize_square,
@@ -26,9 +26,8 @@ from .data import (
 )
 from .engine import Predictions, resolve_device, run_model, to_float_images
 from .images import ImageSource, read_rgb
-
-SUBMISSION_COLUMNS = ("filename", "class", "xmin", "ymin", "xmax", "ymax")
-SPLITS = ("val", "test", "all")
+from .layout import ALL, BOX_COLUMNS, EVAL_SPLITS, SUBMISSION_COLUMNS, TEST, VAL
+from .progress import Progress
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,7 @@ def pixel_boxes(boxes: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> n
     """Normalised xyxy -> integer pixel xyxy inside each image, never empty."""
     scale = np.stack([widths, heights, widths, heights], axis=1)
     pixels = np.rint(np.clip(boxes, 0.0, 1.0) * scale).astype(np.int64)
-    pixels[:, 2] = np.maximum(pixels[:, 2], np.minimum(pixels[:, 0] + 1, widths))
-    pixels[:, 3] = np.maximum(pixels[:, 3], np.minimum(pixels[:, 1] + 1, heights))
-    pixels[:, 0] = np.minimum(pixels[:, 0], pixels[:, 2] - 1)
-    pixels[:, 1] = np.minimum(pixels[:, 1], pixels[:, 3] - 1)
-    return pixels
+    return clamp_pixel_boxes(pixels, widths, heights)
 
 
 class Predictor:
@@ -110,7 +105,8 @@ class Predictor:
         return self.describe(table, predictions)
 
     def describe(self, table: Table, predictions: Predictions) -> pd.DataFrame:
-        """Predictions as a frame; with ground truth also IoU and whether the class is right."""
+        """Predictions as a frame; with ground truth also the true class and box (`true_xmin`...),
+        IoU and whether the class is right."""
         frame = table.frame
         pixels = pixel_boxes(
             predictions.boxes.numpy(), frame["width"].to_numpy(), frame["height"].to_numpy()
@@ -121,11 +117,13 @@ class Predictor:
                 "filename": frame["filename"].to_numpy(),
                 "class": [self.class_names[i] for i in predicted],
                 "confidence": predictions.probabilities.max(dim=1).values.numpy(),
-                **{name: pixels[:, i] for i, name in enumerate(SUBMISSION_COLUMNS[2:])},
+                **{name: pixels[:, i] for i, name in enumerate(BOX_COLUMNS)},
             }
         )
         if table.has_boxes:
             out["true_class"] = frame["class"].to_numpy()
+            for column in BOX_COLUMNS:  # the row's own answer: never looked up by file name
+                out[f"true_{column}"] = frame[column].to_numpy()
             out["iou"] = predictions.ious().numpy()
             out["correct"] = out["class"] == out["true_class"]
         return out
@@ -133,28 +131,28 @@ class Predictor:
 
 def split_table(folder: DatasetFolder, split: str, data_config: DataConfig) -> Table:
     """The labelled rows of a split: the run's own validation split, the test answers, or all."""
-    if split == "all":
+    if split == ALL:
         return folder.train
-    if split == "test":
+    if split == TEST:
         if folder.test is None or folder.test_labels is None:
             raise DataError(f"{folder.root}: --split test needs test.csv and test_labels.csv")
         wanted = set(folder.test.frame["filename"])
         labels = folder.test_labels
         return Table(labels.frame[labels.frame["filename"].isin(wanted)].reset_index(drop=True))
-    if split == "val":
+    if split == VAL:
         frame = folder.train.frame
         groups = frame["source"].to_numpy() if "source" in frame.columns else None
         _, val_idx = split_indices(
             folder.labels(folder.train), groups, data_config.val_fraction, data_config.split_seed
         )
         return Table(frame.iloc[val_idx].reset_index(drop=True))
-    raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    raise ValueError(f"unknown split {split!r}; choose one of {EVAL_SPLITS}")
 
 
 def evaluate(
     predictor: Predictor,
     data_root: str | Path,
-    split: str = "val",
+    split: str = VAL,
     flip_tta: bool = False,
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:

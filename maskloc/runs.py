@@ -6,6 +6,7 @@ each written atomically as the run goes, so a crash or restart loses nothing alr
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,11 +17,14 @@ import torch
 
 from .checkpoint import atomic_write_json, read_json, save_checkpoint
 from .config import RunConfig
-from .data import Progress
 from .engine import Trainer, TrainerState
+from .progress import Progress
 from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
+BEST_CHECKPOINT = "best.pt"  # the file a run folder keeps its best weights in
+
+logger = logging.getLogger(__name__)
 
 
 class RunFolder:
@@ -35,7 +39,7 @@ class RunFolder:
 
     @property
     def checkpoint(self) -> Path:
-        return self.path / "best.pt"
+        return self.path / BEST_CHECKPOINT
 
     def config(self) -> RunConfig:
         """The run's settings; SettingError if config.json holds values no longer allowed."""
@@ -88,12 +92,14 @@ def train_run(
     run = RunFolder(run_dir)
     run.write_config(config)
     run.write_status("running", "preparing data")
+    logger.info("run %s: %s on %s", run.path, config.model.name, config.data.root)
     try:
         data = data or prepare_data(config.data, progress)
         config = for_data(config, data)
         trainer = build_trainer(config, data, stop_event, progress)
     except Exception as error:
         run.write_status("failed", failure_reason(error))
+        logger.warning("run %s failed before training: %s", run.path, failure_reason(error))
         raise
     run.write_config(config)  # now with the number of classes the data has
 
@@ -119,10 +125,22 @@ def train_run(
         state = trainer.fit()
     except Exception as error:
         run.write_status("failed", failure_reason(error))
+        logger.warning(
+            "run %s failed at step %d: %s", run.path, trainer.state.step, failure_reason(error)
+        )
         raise
     if state.stopped_by_user:
         run.write_status("stopped", "stopped by user", best=state.best_metrics)
+        logger.info("run %s stopped by the user at step %d", run.path, state.step)
     else:
         how = "early stopping" if state.stopped_early else "all steps done"
         run.write_status("finished", how, best=state.best_metrics)
+        logger.info(
+            "run %s finished (%s) after %d steps in %.0f s; best mean IoU %.3f",
+            run.path,
+            how,
+            state.step,
+            state.elapsed,
+            state.best_metrics.get("mean_iou", float("nan")),
+        )
     return state

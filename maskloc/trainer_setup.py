@@ -16,14 +16,15 @@ from .data import (
     IMAGE_CACHE,
     DatasetFolder,
     LocalizationDataset,
-    Progress,
     channel_stats,
     load_dataset,
 )
 from .engine import Trainer, resolve_device, set_seed
+from .layout import TRAIN, VAL
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
 from .preflight import check_split, split_for
+from .progress import Progress
 from .stem_cache import StemView, memo_key, remembered, stem_features
 from .transforms import train_transform
 
@@ -45,7 +46,7 @@ class PreparedData:
     image_size: int
 
     def subset(self, which: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        idx = self.train_idx if which == "train" else self.val_idx
+        idx = self.train_idx if which == TRAIN else self.val_idx
         return self.images[idx], self.boxes[idx], self.labels[idx]
 
 
@@ -73,7 +74,7 @@ def make_loaders(
     train_cfg = config.train
     generator = torch.Generator().manual_seed(train_cfg.seed)
     train_set = LocalizationDataset(
-        *data.subset("train"), transform=train_transform(config.data.augment, train_cfg.seed)
+        *data.subset(TRAIN), transform=train_transform(config.data.augment, train_cfg.seed)
     )
     sampler = None
     if train_cfg.class_weighting == "sampler":
@@ -91,7 +92,7 @@ def make_loaders(
         pin_memory=pin,
     )
     val_loader = DataLoader(
-        LocalizationDataset(*data.subset("val")), batch_size=64, shuffle=False, pin_memory=pin
+        LocalizationDataset(*data.subset(VAL)), batch_size=64, shuffle=False, pin_memory=pin
     )
     return train_loader, val_loader
 
@@ -106,15 +107,15 @@ def _stem_loaders(
     """Loaders over cached stem outputs: augmented variants for training, originals for val."""
     transform = train_transform(config.data.augment, config.train.seed)
     variants = config.train.cached_variants
-    train_arrays, val_arrays = data.subset("train"), data.subset("val")
+    train_arrays, val_arrays = data.subset(TRAIN), data.subset(VAL)
     m, seed = config.model, config.train.seed
     key = memo_key(m.name, m.pretrained, m.frozen_blocks, config.data.augment, variants, seed)
     train_set = remembered(
-        memo_key(key, "train", arrays=train_arrays),
+        memo_key(key, TRAIN, arrays=train_arrays),
         lambda: stem_features(model, *train_arrays, transform, variants, device, progress),
     )
     val_set = remembered(
-        memo_key(key, "val", arrays=val_arrays),
+        memo_key(key, VAL, arrays=val_arrays),
         lambda: stem_features(model, *val_arrays, None, 1, device),
     )
     generator = torch.Generator().manual_seed(config.train.seed)

@@ -413,6 +413,56 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
     assert {m.label: m.value for m in at.metric}["images"] == "6"
 
 
+def test_predict_draws_each_splits_own_ground_truth(env, monkeypatch):
+    """A file listed in train.csv and (with another box) in test_labels.csv: the test split's
+    green box is test_labels.csv's, not the first row found under that file name."""
+    from maskloc import drawing
+
+    train = pd.read_csv(env.data / "train.csv")
+    shared = train.iloc[0]
+    test_box = [1.0, 2.0, 30.0, 40.0]
+    assert test_box != shared[["xmin", "ymin", "xmax", "ymax"]].tolist()
+    labels = pd.read_csv(env.data / "test_labels.csv")
+    labels.loc[0, ["filename", "xmin", "ymin", "xmax", "ymax"]] = [shared["filename"], *test_box]
+    labels.to_csv(env.data / "test_labels.csv", index=False)
+    labels[["filename"]].to_csv(env.data / "test.csv", index=False)
+    drawn_truths = []
+    original = drawing.truth_box
+
+    def recording_truth_box(box, class_name=""):
+        drawn_truths.append([float(v) for v in box])
+        return original(box, class_name)
+
+    monkeypatch.setattr(drawing, "truth_box", recording_truth_box)
+    at = open_page("app_pages/predict.py")
+    drawn_truths.clear()
+    at.radio(key="predict_split").set_value("test").run()
+    assert not at.exception
+    expected = labels[["xmin", "ymin", "xmax", "ymax"]].astype(float).values.tolist()
+    assert sorted(drawn_truths) == sorted(expected)
+
+
+def test_predict_pages_through_the_grid_worst_first(env):
+    at = open_page("app_pages/predict.py")
+    at.radio(key="predict_split").set_value("all").run()
+    first = at.image[0].captions
+    at.number_input(key="predict_page").set_value(2).run()
+    assert not at.exception
+    second = at.image[0].captions
+    assert at.number_input(key="predict_page").label == "Page (of 2)"
+    assert (len(first), len(second)) == (12, 12)  # 24 labelled rows, 12 a page
+
+    def iou(caption: str) -> float:
+        return float(caption.rsplit("IoU ", 1)[1])
+
+    assert max(map(iou, first)) <= min(map(iou, second))
+
+
+def bars(at: AppTest) -> list[tuple[str, int]]:
+    """(text, percent) of every progress bar on the page."""
+    return [(e.proto.text, e.proto.value) for e in at.get("progress")]
+
+
 def test_predict_writes_a_submission(env):
     at = open_page("app_pages/predict.py")
     at.session_state["predict_tab"] = "Submission"  # tabs render only when open
@@ -433,6 +483,9 @@ def test_predict_one_uploaded_image_and_refuses_garbage(env):
     at.file_uploader(key="predict_upload").set_value(("face.jpg", jpeg(), "image/jpeg")).run()
     assert not at.exception
     assert any(m.startswith("### ") and "%" in m for m in texts(at.markdown))
+    shown = bars(at)  # one bar per class, most likely first, adding up to 100 %
+    assert [text.split(":")[0] for text, _ in shown] in (["mask", "no-mask"], ["no-mask", "mask"])
+    assert shown[0][1] >= shown[1][1] and sum(v for _, v in shown) == pytest.approx(100, abs=1)
     at.file_uploader(key="predict_upload").set_value(("bad.jpg", b"not a jpeg", "image/jpeg"))
     at.run()
     assert not at.exception
@@ -484,6 +537,8 @@ def test_webcam_snapshot_gets_a_drawn_prediction(env):
     assert len(at.image) == 1
     verdict = [m for m in texts(at.markdown) if m.startswith("## ")]
     assert verdict and ("mask" in verdict[0]) and "%" in verdict[0]
+    name, percent = bars(at)[0][0].rstrip("%").split(": ")  # the most likely class's bar
+    assert verdict[0].endswith(f"{name} · {float(percent):.0f}%")
     at.camera_input(key="webcam_camera").set_value(("shot.jpg", b"garbage", "image/jpeg"))
     at.run()
     assert not at.exception
