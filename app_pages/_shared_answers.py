@@ -28,7 +28,7 @@ def answers() -> AnswerCache:
 
 @st.cache_resource(show_spinner=False)
 def _onnx_files(folder: str) -> OnnxFiles:
-    return OnnxFiles(folder)
+    return OnnxFiles(folder, isolated=True)  # exports in a child process, never in the server
 
 
 def onnx_files() -> OnnxFiles:

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -106,12 +109,44 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
     return out
 
 
+def export_onnx_isolated(checkpoint: str | Path, out: str | Path, timeout: float = 600.0) -> Path:
+    """`export_onnx` in a child process (`python -m maskloc export`).
+
+    Why: the exporter compiles Python code while it traces; in a server whose other threads
+    compile page scripts at the same time, CPython 3.11 can fail one of them with "AST
+    constructor recursion depth mismatch". A child process shares no interpreter with the app.
+    """
+    out = Path(out).resolve()
+    package_root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "maskloc", "export", "--checkpoint"]
+    command += [str(Path(checkpoint).resolve()), "--out", str(out)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(package_root), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    try:
+        done = subprocess.run(
+            command, cwd=package_root, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"ONNX export of {checkpoint} took over {timeout:.0f} s") from error
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit status {done.returncode}"
+        raise RuntimeError(f"ONNX export of {checkpoint} failed: {reason.removeprefix('error: ')}")
+    return out
+
+
 class OnnxFiles:
     """ONNX copies of checkpoints kept under one folder by the checkpoint's content hash, each
-    exported once (even when many sessions ask together), optionally in the background."""
+    exported once (even when many sessions ask together), optionally in the background.
+    `isolated=True` (the app's choice) exports in a child process (see export_onnx_isolated)."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, isolated: bool = False) -> None:
         self.folder = Path(folder)
+        self._export = export_onnx_isolated if isolated else export_onnx
         self._locks = KeyedLocks()
         self._guard = threading.Lock()
         self._threads: dict[str, threading.Thread] = {}
@@ -130,7 +165,7 @@ class OnnxFiles:
         path = self.path_for(checkpoint)
         with self._locks(path.name):
             if not path.is_file():
-                export_onnx(checkpoint, path)
+                self._export(checkpoint, path)
         return path
 
     def build_in_background(self, checkpoint: str | Path) -> None:
@@ -139,8 +174,8 @@ class OnnxFiles:
         with self._guard:
             if path.is_file() or path.name in self._threads or path.name in self._errors:
                 return
-            # Not a daemon: an interpreter that exits mid-export would abort inside torch's
-            # exporter; exiting waits for the export instead (seconds), and the file is whole.
+            # Not a daemon: an interpreter exiting mid-export (in-process) would abort inside
+            # torch's exporter; exiting waits for the export instead, and the file is whole.
             thread = threading.Thread(
                 target=self._build, args=(checkpoint, path.name), name="onnx-export"
             )

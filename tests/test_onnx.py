@@ -138,8 +138,6 @@ def test_cli_refuses_a_bad_checkpoint(tmp_path, capsys):
 
 
 def test_onnx_files_export_once_per_checkpoint_content(tmp_path, tiny_checkpoint, monkeypatch):
-    files = OnnxFiles(tmp_path / "onnx")
-    assert files.ready(tiny_checkpoint) is None
     calls = []
     real_export = export_onnx
 
@@ -148,6 +146,8 @@ def test_onnx_files_export_once_per_checkpoint_content(tmp_path, tiny_checkpoint
         return real_export(checkpoint, out)
 
     monkeypatch.setattr("maskloc.onnx_export.export_onnx", counting)
+    files = OnnxFiles(tmp_path / "onnx")
+    assert files.ready(tiny_checkpoint) is None
     files.build_in_background(tiny_checkpoint)
     files.build_in_background(tiny_checkpoint)  # already under way: no second export
     path = files.wait(tiny_checkpoint, timeout=120)
@@ -159,10 +159,20 @@ def test_onnx_files_export_once_per_checkpoint_content(tmp_path, tiny_checkpoint
     assert OnnxPredictor(path).image_size == 48
 
 
-def test_a_failed_background_export_is_remembered(tmp_path):
+def test_the_app_exports_in_a_child_process(tmp_path, tiny_checkpoint):
+    """The server never runs the exporter itself (it compiles code while tracing)."""
+    files = OnnxFiles(tmp_path / "onnx", isolated=True)
+    files.build_in_background(tiny_checkpoint)
+    path = files.wait(tiny_checkpoint, timeout=300)
+    assert path is not None and OnnxPredictor(path).class_names == ["mask", "no-mask"]
+
+
+def test_a_failed_background_export_is_remembered_with_its_reason(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"junk")
-    files = OnnxFiles(tmp_path / "onnx")
+    files = OnnxFiles(tmp_path / "onnx", isolated=True)
     files.build_in_background(bad)
-    assert files.wait(bad, timeout=60) is None
-    assert "not a readable PyTorch checkpoint" in files.error(bad)
+    assert files.wait(bad, timeout=300) is None
+    assert "bad.pt: not a readable PyTorch checkpoint" in files.error(bad)
+    files.build_in_background(bad)  # not tried again
+    assert files.wait(bad, timeout=1) is None
