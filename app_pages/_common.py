@@ -23,7 +23,7 @@ from maskloc.config import DEFAULT_CHECKPOINT, DEFAULT_DATA, DEFAULT_RUNS
 from maskloc.data import DataError, DatasetFolder, load_dataset
 from maskloc.images import ImageError
 from maskloc.jobs import JobRegistry
-from maskloc.layout import LAYOUT_NAMES
+from maskloc.layout import LAYOUT_NAMES, NO_FACE_CSV
 from maskloc.predict import Predictor
 from maskloc.uploads import UploadError, unpack_dataset_zip
 from maskloc.weights import WeightsUnavailable
@@ -76,7 +76,7 @@ def registry() -> JobRegistry:
 def dataset_signature(root: Path) -> tuple:
     """Changes when the dataset's files change, so cached tables are re-read."""
     parts = []
-    for name in LAYOUT_NAMES:
+    for name in (*LAYOUT_NAMES, NO_FACE_CSV):
         try:
             stat = (root / name).stat()
             parts.append((name, stat.st_mtime_ns, stat.st_size))

@@ -11,6 +11,7 @@ from app_pages._common import (
     describe_model,
     model_chooser,
 )
+from app_pages._presence import framing_notes, said_no_face
 from app_pages._shared_answers import onnx_download_bytes, scored, submission
 from app_pages._widgets import page_of, probability_bars
 from maskloc import charts, drawing
@@ -55,6 +56,13 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     cols[2].metric("IoU ≥ 0.5", f"{metrics['iou50']:.0%}")
     cols[3].metric("accuracy", f"{metrics['accuracy']:.3f}")
     cols[4].metric("balanced accuracy", f"{metrics['balanced_accuracy']:.3f}")
+    if "no_face_rejection" in metrics:
+        st.caption(
+            f"Face presence at threshold {metrics['presence_threshold']:.2f}: "
+            f"{metrics['face_recall']:.1%} of these faces found, "
+            f"{metrics['no_face_rejection']:.1%} of {metrics['n_no_face']} no-face windows of "
+            "this split answered 'no face'."
+        )
     chart, table = st.columns([1, 2])
     chart.plotly_chart(
         charts.confusion_figure(metrics["confusion"], choice.predictor.class_names),
@@ -131,11 +139,15 @@ def submission_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     )
 
 
-def show_prediction(prediction: Prediction, image) -> None:
+def show_prediction(prediction: Prediction, image, threshold: float | None = None) -> None:
+    if said_no_face(prediction, threshold):
+        st.image(image, caption="no face found: no box, no verdict", width=480)
+        return
     boxes = overlay_boxes(prediction.box, prediction.class_name, prediction.confidence)
     st.image(drawing.draw_boxes(image, boxes), caption="prediction in red", width=480)
     st.markdown(f"### {prediction.class_name} · {prediction.confidence:.0%}")
     probability_bars(prediction.probabilities)
+    framing_notes(prediction)
 
 
 def single_image_tab(choice: ModelChoice) -> None:
@@ -149,7 +161,7 @@ def single_image_tab(choice: ModelChoice) -> None:
     except USER_ERRORS as error:
         st.error(f"Cannot use {upload.name}: {error}")
         return
-    show_prediction(prediction, image)
+    show_prediction(prediction, image, choice.predictor.presence_threshold)
 
 
 def onnx_download(choice: ModelChoice) -> None:

@@ -7,7 +7,7 @@ import json
 import streamlit as st
 
 from app_pages import _access as access
-from app_pages._common import USER_ERRORS, dataset_sidebar, fmt_seconds, registry
+from app_pages._common import USER_ERRORS, dataset_sidebar, fmt_seconds, load_folder, registry
 from app_pages._shared_answers import onnx_download_bytes
 from maskloc import charts
 from maskloc.config import (
@@ -26,7 +26,6 @@ from maskloc.jobs import RunSnapshot
 from maskloc.onnx_export import export_available
 from maskloc.preflight import preflight
 from maskloc.run_tables import runs_table, sweep_table
-from maskloc.weights import pretrained_available
 
 POLL_SECONDS = 2.0
 ALPHAS = [0.0, 0.1, 0.25, 0.3, 0.4, 0.5, 0.55, 0.7, 0.85, 0.9, 0.95, 1.0]
@@ -41,12 +40,8 @@ def x_axis(snapshot: RunSnapshot) -> str:
 
 
 def _form_values(config: RunConfig) -> dict:
-    """Session-state values of the form's widgets for a config; ImageNet only where it is here."""
-    values = {s.key: getattr(getattr(config, s.section), s.name) for s in PAGE_SETTINGS}
-    values[SETTINGS["model.pretrained"].key] = config.model.pretrained and pretrained_available(
-        config.model.name
-    )
-    return values
+    """Session-state values of the form's widgets for a config."""
+    return {s.key: getattr(getattr(config, s.section), s.name) for s in PAGE_SETTINGS}
 
 
 def _apply_preset() -> None:
@@ -54,11 +49,10 @@ def _apply_preset() -> None:
 
 
 def _model_changed() -> None:
-    """A newly picked model starts from ImageNet where it has weights on this machine."""
+    """A newly picked model takes its own pretraining default (ImageNet, except own_cnn); where
+    the weights are not on this machine, Start says so and how to do without them."""
     name = st.session_state[SETTINGS["model.name"].key]
-    st.session_state[SETTINGS["model.pretrained"].key] = default_pretrained(
-        name
-    ) and pretrained_available(name)
+    st.session_state[SETTINGS["model.pretrained"].key] = default_pretrained(name)
 
 
 def setting_widget(container, setting: Setting) -> None:
@@ -135,7 +129,7 @@ def settings_form(root: str) -> None:
         return
     try:
         config = form_config(root)
-        check = preflight(config)
+        check = preflight(config, load=load_folder)  # the dataset as read once per version
     except SettingError as error:
         refuse(error.for_page() + ".")
         return

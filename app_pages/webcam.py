@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
+from app_pages._presence import framing_notes, said_no_face
 from app_pages._shared_answers import webcam_predictor
 from app_pages._widgets import probability_bars
 from maskloc import drawing
@@ -12,8 +13,8 @@ st.title("Webcam")
 st.markdown(
     "Take a snapshot: the model draws one box around the face and says **mask** or **no-mask** "
     "with its confidence. It was trained on crops with one face filling much of the picture, so "
-    "come close to the camera. It always answers: it has no 'no face' class, and with several "
-    "faces it picks one."
+    "come close to the camera. With no face in view it says **No face found** (models trained "
+    "before face presence existed always answer), and with several faces it judges one."
 )
 choice = model_chooser("webcam_model")
 if choice is None:
@@ -53,8 +54,12 @@ with result:
     except USER_ERRORS as error:
         st.error(f"Cannot use this picture: {error}")
         st.stop()
+    if said_no_face(prediction, choice.predictor.presence_threshold):
+        st.image(image, caption=f"the {newest}: no face found, no box, no verdict")
+        st.stop()
     box = drawing.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
     st.image(drawing.draw_boxes(image, [box]), caption=f"the {newest}, prediction in red")
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
     st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
     probability_bars(prediction.probabilities)
+    framing_notes(prediction)

@@ -1,5 +1,5 @@
 """CLI: python -m maskloc train | evaluate | ensemble | predict | build-dataset | zoom-out | bench |
-summary | settings | export.
+summary | settings | check | fit-presence | export.
 
 Arguments are wired to library calls and nothing else; every expected failure ends with one line
 on stderr and exit status 2. The `train` flags are generated from the settings declared in
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cli_export
+from . import cli_check, cli_export, cli_presence_fit
 from .config import (
     DEFAULT_CHECKPOINT,
     DEFAULT_DATA,
@@ -170,8 +170,14 @@ def _train(args: argparse.Namespace) -> int:
         line = (
             f"epoch {row['epoch']} step {row['step']}: val loss {row['val_loss']:.4f} "
             f"IoU {row['mean_iou']:.3f} acc {row['accuracy']:.3f} "
-            f"bal {row['balanced_accuracy']:.3f}{'  *best' if row.get('best') else ''}"
+            f"bal {row['balanced_accuracy']:.3f}"
         )
+        if "no_face_rejection" in row:
+            line += (
+                f" face recall {row['face_recall']:.3f} no-face rejection "
+                f"{row['no_face_rejection']:.3f}"
+            )
+        line += "  *best" if row.get("best") else ""
         (bar.write if bar else print)(line, file=sys.stderr)
 
     started = time.monotonic()
@@ -328,6 +334,13 @@ def _add_build_dataset(commands: argparse._SubParsersAction) -> None:
         help="cap on crops from one photo ('none': no cap)",
     )
     p.add_argument("--jpeg-quality", type=_positive, default=s.jpeg_quality)
+    p.add_argument(
+        "--no-face-per-photo",
+        type=int,
+        default=s.no_face_per_photo,
+        help="no-face windows (presence negatives) per photo; 0: none",
+    )
+    p.add_argument("--no-face-margin", type=float, default=s.no_face_margin)
     p.add_argument("--seed", type=int, default=s.seed)
     p.add_argument("--overwrite", action="store_true", help="replace a previous build in OUT")
     p.set_defaults(handler=_build_dataset)
@@ -349,6 +362,8 @@ def _build_dataset(args: argparse.Namespace) -> int:
         max_per_photo=args.max_per_photo,
         jpeg_quality=args.jpeg_quality,
         seed=args.seed,
+        no_face_per_photo=args.no_face_per_photo,
+        no_face_margin=args.no_face_margin,
     )
     report = build_dataset(
         Path(args.raw), Path(args.out), settings, _progress_bar("crop faces"), args.overwrite
@@ -428,6 +443,8 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_bench,
     _add_summary,
     _add_settings,
+    cli_check.add_command,
+    cli_presence_fit.add_command,
     cli_export.add_command,
 )
 

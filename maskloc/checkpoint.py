@@ -185,7 +185,9 @@ def ensemble_payload(sources: list[str | Path]) -> dict[str, Any]:
 
 
 def _build(entry: dict[str, Any], class_count: int) -> LocalizationModel:
-    config = ModelConfig(**{**entry["model_config"], "pretrained": False})
+    # Checkpoints written before the presence output existed have no "presence" key: build them
+    # without it, so they load strictly and answer exactly as they always did.
+    config = ModelConfig(**{"presence": False, **entry["model_config"], "pretrained": False})
     if config.num_classes != class_count:
         raise ValueError(f"{config.num_classes} class outputs but {class_count} class names")
     model = LocalizationModel(config, tuple(entry["mean"]), tuple(entry["std"]))

@@ -208,7 +208,7 @@ class TrainingJob:
     # --- callbacks, run on the training thread -------------------------------------------------
 
     def _on_decode(self, done: int, total: int) -> None:
-        self._set(message=f"decoding images {done}/{total}")
+        self._set(message=f"preparing images {done}/{total}")  # decoding, then cached features
 
     def _on_batch(self, trainer: Trainer) -> None:
         state = trainer.state

@@ -2,7 +2,8 @@
 names, and the rule for where an image a CSV names may live.
 
 A dataset folder holds `train.csv` (filename, xmin, ymin, xmax, ymax, class), optional `test.csv`
-(filename) and `test_labels.csv` (the answers for test.csv), and `images/`. Light on purpose (no
+(filename) and `test_labels.csv` (the answers for test.csv), optional `no_face.csv`
+(filename, split, source: pictures without a face), and `images/`. Light on purpose (no
 torch, no pandas): the CLI and the dataset builder import it too.
 """
 
@@ -17,6 +18,9 @@ TRAIN_CSV, TEST_CSV, TEST_LABELS_CSV, IMAGES_DIR = (
     "images",
 )
 LAYOUT_NAMES = (TRAIN_CSV, TEST_CSV, TEST_LABELS_CSV, IMAGES_DIR)
+# Optional: pictures without a face (negatives for face presence), each in its photo's split.
+NO_FACE_CSV = "no_face.csv"
+NO_FACE_COLUMNS = ("filename", "split", "source")
 
 KNOWN_CLASSES = ("mask", "no-mask")  # always ids 0 and 1; other class names follow, sorted
 BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")

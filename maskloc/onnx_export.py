@@ -3,7 +3,8 @@
 The contract (also in the README):
 - input `images`: float32 N x 3 x S x S, RGB in [0, 1], any N; normalisation is inside the graph;
 - outputs, in OUTPUTS order: `logits` (N x C) and `boxes` (N x 4, x0 y0 x1 y1 in [0, 1] of the
-  input);
+  input); then, for models that have it, `presence` (N face-presence logits; sigmoid >=
+  metadata `presence_threshold` means "a face is there");
 - metadata: `class_names` (a JSON list), `image_size` (S), and `maskloc` (JSON: model settings,
   metrics, run settings and the source checkpoint's sha256, so a predictor can score splits).
 
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 INPUT = "images"
 # The model's output keys that the ONNX graph exposes, in order. A new output is one more name.
 OUTPUTS = ("logits", "boxes")
-META_KEYS = ("model_config", "metrics", "run_config")
+OPTIONAL_OUTPUTS = ("presence",)  # exported when the model has them
+META_KEYS = ("model_config", "metrics", "run_config", "presence_threshold")
 
 
 class ExportUnavailable(RuntimeError):
@@ -52,26 +54,36 @@ def export_available() -> bool:
 
 
 class _Outputs(nn.Module):
-    """The model's dict of outputs as a tuple in OUTPUTS order (ONNX graphs return tuples)."""
+    """The model's dict of outputs as a tuple in `names` order (ONNX graphs return tuples)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, names: tuple[str, ...]) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.names = model, names
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = self.model(images)
-        return tuple(out[name].float() for name in OUTPUTS)
+        return tuple(out[name].float() for name in self.names)
+
+
+def output_names(model: nn.Module, image_size: int) -> tuple[str, ...]:
+    """OUTPUTS, then the OPTIONAL_OUTPUTS this model produces (one dry run)."""
+    with torch.no_grad():
+        produced = model(torch.zeros(1, 3, image_size, image_size)).keys()
+    return OUTPUTS + tuple(name for name in OPTIONAL_OUTPUTS if name in produced)
 
 
 def onnx_metadata(meta: dict[str, Any], digest: str) -> dict[str, str]:
     """The metadata strings an exported file carries."""
-    extra = {key: meta.get(key, {}) for key in META_KEYS}
+    extra = {key: meta[key] for key in META_KEYS if key in meta}
     extra["checkpoint_sha256"] = digest
-    return {
+    strings = {
         "class_names": json.dumps(list(meta["class_names"])),
         "image_size": str(int(meta["image_size"])),
         "maskloc": json.dumps(extra, default=str),
     }
+    if meta.get("presence_threshold") is not None:
+        strings["presence_threshold"] = str(float(meta["presence_threshold"]))
+    return strings
 
 
 def onnx_model_bytes(checkpoint: str | Path) -> bytes:
@@ -81,15 +93,17 @@ def onnx_model_bytes(checkpoint: str | Path) -> bytes:
             "ONNX export needs onnx and onnxscript: pip install -r requirements-onnx.txt"
         )
     model, meta = load_model(checkpoint)
-    wrapper = _Outputs(model.float().cpu()).eval()
+    model = model.float().cpu().eval()
     size = int(meta["image_size"])
+    names = output_names(model, size)
+    wrapper = _Outputs(model, names).eval()
     started = time.monotonic()
     program = torch.onnx.export(
         wrapper,
         (torch.rand(2, 3, size, size),),
         dynamo=True,
         input_names=[INPUT],
-        output_names=list(OUTPUTS),
+        output_names=list(names),
         dynamic_shapes={"images": {0: torch.export.Dim("batch")}},
         verbose=False,
     )

@@ -83,4 +83,7 @@ class OnnxPredictor(Predictor):
         self.model = OrtModel(session)
         self.class_names = list(self.meta["class_names"])
         self.image_size = int(self.meta["image_size"])
+        threshold = self.meta.get("presence_threshold")
+        presence = "presence" in self.model.output_names
+        self.presence_threshold = float(threshold) if presence and threshold is not None else None
         self.runtime = "ONNX Runtime"

@@ -16,10 +16,13 @@ from typing import Any
 import torch
 
 from .checkpoint import atomic_write_json, read_json, save_checkpoint
-from .config import RunConfig
+from .config import RunConfig, SettingError
+from .data import DataError
 from .engine import Trainer, TrainerState
+from .images import ImageError
 from .progress import Progress
 from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
+from .weights import WeightsUnavailable
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 BEST_CHECKPOINT = "best.pt"  # the file a run folder keeps its best weights in
@@ -74,6 +77,10 @@ def failure_reason(error: BaseException) -> str:
     """One line a user can act on."""
     if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
         return "out of memory: lower the batch size or the image size, then start again"
+    if isinstance(error, SettingError):
+        return error.for_page()
+    if isinstance(error, DataError | ImageError | WeightsUnavailable) and str(error):
+        return str(error)  # already in the user's words: no Python class name in front
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
@@ -94,7 +101,7 @@ def train_run(
     run.write_status("running", "preparing data")
     logger.info("run %s: %s on %s", run.path, config.model.name, config.data.root)
     try:
-        data = data or prepare_data(config.data, progress)
+        data = data or prepare_data(config.data, progress, no_face=config.model.presence)
         config = for_data(config, data)
         trainer = build_trainer(config, data, stop_event, progress)
     except Exception as error:
@@ -114,6 +121,9 @@ def train_run(
                 data.image_size,
                 metrics=history[-1],
                 run_config=config.to_dict(),
+                # Chosen on validation (this evaluation's no-face windows and faces); absent when
+                # the data had no windows, and then the model always answers as before.
+                presence_threshold=history[-1].get("presence_threshold"),
             )
         run.write_status("running", f"step {trainer.state.step}/{trainer.state.total_steps}")
 

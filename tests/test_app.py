@@ -321,6 +321,23 @@ def test_train_refuses_pretrained_own_cnn(env):
     assert run_states(at) == []
 
 
+def test_train_names_the_checkbox_when_imagenet_weights_are_missing(env, monkeypatch):
+    import maskloc.preflight
+
+    monkeypatch.setattr(maskloc.preflight, "pretrained_available", lambda name: False)
+    at = open_page("app_pages/train.py")
+    at.selectbox(key="train_model").set_value("resnet50").run()
+    at.number_input(key="train_frozen_blocks").set_value(0)
+    at.checkbox(key="train_cache_stem").set_value(False)
+    assert at.checkbox(key="train_pretrained").value is True  # resnet50's own default
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith("Not started: ImageNet weights for resnet50 (resnet50-0676ba61.pth)")
+    assert "untick 'ImageNet-pretrained backbone' to train from random weights" in error
+    assert run_states(at) == [] and not jobs_of(env)
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [

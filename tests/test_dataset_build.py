@@ -142,6 +142,10 @@ def built(raw: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bu
     return out, report
 
 
+def _read_split(out: Path, split: str) -> list[dict[str, str]]:
+    return _read(out / ("train.csv" if split == "train" else "test_labels.csv"))[1]
+
+
 def _labelled_rows(out: Path) -> list[dict[str, str]]:
     return _read(out / "train.csv")[1] + _read(out / "test_labels.csv")[1]
 
@@ -188,8 +192,44 @@ def test_counts_skip_tiny_and_reject_crowded(built: tuple[Path, BuildReport]):
     assert ("-lead.jpg", 2) not in taken  # the 20 px face
     assert ("crowd.jpg", 0) not in taken and ("crowd.jpg", 1) not in taken
     assert ("crowd.jpg", 2) in taken
-    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(r["filename"] for r in rows)
+    no_face = [r["filename"] for r in _read(out / "no_face.csv")[1]]
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(
+        [r["filename"] for r in rows] + no_face
+    )
     assert "rejected 2 crowded" in report.summary()
+
+
+def test_no_face_windows_hold_no_face(built: tuple[Path, BuildReport]):
+    """Every window shows only the grey gradient: no face colour, not even a grown face's edge."""
+    out, report = built
+    header, windows = _read(out / "no_face.csv")
+    assert header == ["filename", "split", "source"]
+    split_of = {r["source"]: split for split in ("train", "test") for r in _read_split(out, split)}
+    assert windows and len(windows) == sum(report.no_face.values())
+    assert report.no_face_missing == 3 * len(split_of) - len(windows)
+    for row in windows:
+        assert row["split"] == split_of[row["source"]], row  # the window follows its photo
+        with Image.open(out / "images" / row["filename"]) as image:
+            pixels = np.asarray(image.convert("RGB")).astype(int)
+        assert pixels.shape == (SIZE, SIZE, 3)
+        spread = pixels.max(axis=2) - pixels.min(axis=2)
+        assert spread.max() < 30 and pixels.max() < 185, row["filename"]
+    assert {r["split"] for r in windows} == {"train", "test"}
+
+
+def test_no_face_windows_leave_the_face_crops_unchanged(
+    raw: Path, built: tuple[Path, BuildReport], tmp_path: Path
+):
+    out, _ = built
+    other = tmp_path / "faces"
+    report = build_dataset(
+        raw, other, BuildSettings(size=SIZE, test_fraction=0.3, seed=3, no_face_per_photo=0)
+    )
+    assert sum(report.no_face.values()) == 0 and _read(other / "no_face.csv")[1] == []
+    faces = {k: v for k, v in _hashes(out).items() if "noface" not in k}
+    for name in ("README.md", "no_face.csv"):
+        faces.pop(name)
+    assert {k: v for k, v in _hashes(other).items() if k in faces} == faces
 
 
 def test_each_crop_holds_exactly_its_face(built: tuple[Path, BuildReport]):
@@ -466,10 +506,12 @@ def test_committed_counts_and_size():
     assert sum(r["class"] == "no-mask" for r in rows) >= 50
     assert {r["class"] for r in rows} == {"mask", "no-mask"}
     assert len({r["filename"] for r in rows}) == len(rows)
+    no_face = _read(COMMITTED / "no_face.csv")[1]
+    assert len(no_face) >= 200
     files = sorted(p.name for p in (COMMITTED / "images").iterdir())
-    assert files == sorted(r["filename"] for r in rows)
+    assert files == sorted([r["filename"] for r in rows] + [r["filename"] for r in no_face])
     total = sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.is_file())
-    assert total < 15 * 1024 * 1024
+    assert total < 18 * 1024 * 1024  # 475 face crops + 256 no-face windows
 
 
 def test_committed_images_decode_and_boxes_inside():
@@ -494,6 +536,8 @@ def test_committed_split_is_grouped_and_consistent():
     assert train_sources and test_sources and not train_sources & test_sources
     assert all(r["source"] for r in train + test)
     assert {r["class"] for r in test} == {"mask", "no-mask"}
+    for row in _read(COMMITTED / "no_face.csv")[1]:
+        assert row["source"] in (train_sources if row["split"] == "train" else test_sources), row
 
 
 def test_committed_readme_has_provenance_and_counts():

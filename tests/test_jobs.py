@@ -90,7 +90,9 @@ def test_a_failing_job_ends_failed_with_the_reason(registry, tmp_path, caplog):
     assert job.join(TIMEOUT)
     snap = job.snapshot()
     assert snap.state == "failed"
-    assert "dataset folder not found" in snap.error
+    assert (
+        snap.error == f"{tmp_path / 'no-such-dataset'}: dataset folder not found"
+    )  # no "DataError:"
     assert job.error is not None and "DataError" in job.traceback
     # the worker's traceback reaches the server log, not only the snapshot
     (logged,) = [r for r in caplog.records if r.name == "maskloc.jobs" and r.levelname == "ERROR"]

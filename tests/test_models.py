@@ -37,8 +37,8 @@ def test_model_normalises_with_its_own_statistics():
 def test_parameter_groups_cover_all_trainable_parameters_once():
     model = LocalizationModel(ModelConfig("own_cnn", pretrained=False))
     groups = model.parameter_groups(1e-4, 1e-3, 2e-3)
-    assert [g["name"] for g in groups] == ["backbone", "class_head", "box_head"]
-    assert [g["lr"] for g in groups] == [1e-4, 1e-3, 2e-3]
+    assert [g["name"] for g in groups] == ["backbone", "class_head", "box_head", "presence_head"]
+    assert [g["lr"] for g in groups] == [1e-4, 1e-3, 2e-3, 1e-3]  # presence: the class rate
     ids = [id(p) for g in groups for p in g["params"]]
     assert len(ids) == len(set(ids)) == len(list(model.parameters()))
 
@@ -46,7 +46,8 @@ def test_parameter_groups_cover_all_trainable_parameters_once():
 def test_frozen_backbone_is_left_out_and_stays_in_eval_mode():
     model = LocalizationModel(ModelConfig("own_cnn", pretrained=False, freeze_backbone=True))
     model.train()
-    assert [g["name"] for g in model.parameter_groups(1, 1, 1)] == ["class_head", "box_head"]
+    names = [g["name"] for g in model.parameter_groups(1, 1, 1)]
+    assert names == ["class_head", "box_head", "presence_head"]
     assert not model.backbone.training and model.box_head.training
 
 

@@ -56,14 +56,17 @@ def test_export_follows_the_contract(bundled_onnx):
     meta = {p.key: p.value for p in model.metadata_props}
     assert json.loads(meta["class_names"]) == ["mask", "no-mask"]
     assert meta["image_size"] == "320"
+    assert 0.0 < float(meta["presence_threshold"]) < 1.0
     assert len(json.loads(meta["maskloc"])["checkpoint_sha256"]) == 64
     session = ort.InferenceSession(str(bundled_onnx), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["images"]
-    assert [o.name for o in session.get_outputs()] == list(OUTPUTS) == ["logits", "boxes"]
+    assert list(OUTPUTS) == ["logits", "boxes"]  # then the optional ones the model has
+    assert [o.name for o in session.get_outputs()] == ["logits", "boxes", "presence"]
     # dynamic batch: the graph was traced with 2 images and answers 1 and 5, RGB in [0, 1]
     for n in (1, 5):
-        logits, boxes = session.run(None, {"images": np.random.rand(n, 3, 320, 320).astype("f")})
-        assert logits.shape == (n, 2) and boxes.shape == (n, 4)
+        feed = {"images": np.random.rand(n, 3, 320, 320).astype("f")}
+        logits, boxes, presence = session.run(None, feed)
+        assert logits.shape == (n, 2) and boxes.shape == (n, 4) and presence.shape == (n,)
         assert boxes.min() >= 0.0 and boxes.max() <= 1.0
         assert (boxes[:, 2] >= boxes[:, 0]).all() and (boxes[:, 3] >= boxes[:, 1]).all()
 
@@ -74,6 +77,17 @@ def test_parity_with_pytorch_on_bundled_pictures(bundled_onnx):
     assert result.classes_equal
     assert result.max_box_difference < 1e-4
     assert result.max_probability_difference < 1e-4
+    assert result.max_presence_difference < 1e-4
+
+
+def test_onnx_predictor_says_no_face_like_pytorch(bundled_onnx):
+    fast, reference = OnnxPredictor(bundled_onnx), Predictor(DEFAULT_CHECKPOINT, device="cpu")
+    assert fast.presence_threshold == pytest.approx(reference.presence_threshold)
+    blank = np.full((240, 320, 3), 128, np.uint8)  # a grey wall: no face
+    for picture in [blank, *bundled_pictures(2)]:
+        mine, theirs = fast.predict(picture), reference.predict(picture)
+        assert mine.face == theirs.face
+        assert mine.face_score == pytest.approx(theirs.face_score, abs=1e-4)
 
 
 def test_onnx_predictor_answers_like_predictor(tiny_checkpoint, tiny_dataset, tmp_path):
