@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages._i18n import N_, t
 from maskloc.predict import COME_CLOSER_SHARE, Prediction
 
-SEVERAL_FACES_NOTE = (
+SEVERAL_FACES_NOTE = N_(
     "One face per picture: with several faces in view the model judges one of them, the one in "
     "the box."
 )
@@ -22,12 +23,14 @@ def said_no_face(prediction: Prediction, threshold: float | None) -> bool:
     if prediction.face:
         return False
     score = prediction.face_score if prediction.face_score is not None else 0.0
-    st.markdown(f"## No face found · face score {score:.0%}")
+    st.markdown("## " + t("No face found · face score {score}").format(score=f"{score:.0%}"))
     if threshold is not None:
         st.caption(
-            f"The face-present score {score:.2f} is under this model's threshold "
-            f"{threshold:.2f} (chosen on validation), so it gives no mask verdict. Face the "
-            "camera, close enough that your face fills a good part of the picture."
+            t(
+                "The face-present score {score} is under this model's threshold {threshold} "
+                "(chosen on validation), so it gives no mask verdict. Face the camera, close "
+                "enough that your face fills a good part of the picture."
+            ).format(score=f"{score:.2f}", threshold=f"{threshold:.2f}")
         )
     return True
 
@@ -36,9 +39,12 @@ def framing_notes(prediction: Prediction) -> None:
     """After a verdict: ask to come closer when the face is small, and say one face is judged."""
     if prediction.too_small:
         st.warning(
-            f"Come closer: the face box spans {prediction.face_share:.0%} of the picture's "
-            f"shorter side (under {COME_CLOSER_SHARE:.0%}); the model learned on faces that fill "
-            "much more of it, so this verdict is less reliable."
+            t(
+                "Come closer: the face box spans {share} of the picture's shorter side (under "
+                "{limit}); the model learned on faces that fill much more of it, so this verdict "
+                "is less reliable."
+            ).format(share=f"{prediction.face_share:.0%}", limit=f"{COME_CLOSER_SHARE:.0%}")
         )
-    score = "" if prediction.face_score is None else f" Face score {prediction.face_score:.0%}."
-    st.caption(SEVERAL_FACES_NOTE + score)
+    score = prediction.face_score
+    shown = "" if score is None else " " + t("Face score {score}.").format(score=f"{score:.0%}")
+    st.caption(t(SEVERAL_FACES_NOTE) + shown)

@@ -296,7 +296,7 @@ def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
 def test_an_exception_in_the_worker_shows_on_the_page(env, monkeypatch):
     import maskloc.runs
 
-    def broken_disk(*_):
+    def broken_disk(*_, **__):
         raise OSError("disk on fire")
 
     monkeypatch.setattr(maskloc.runs, "prepare_data", broken_disk)  # after every check passed
