@@ -5,6 +5,7 @@ Environment variables (all optional; tests point them at temporary folders):
 - MASKLOC_DATA: the default dataset folder (competition layout); default data/mask-faces
 - MASKLOC_RUNS: the runs folder the Train page writes and lists; default runs/
 - MASKLOC_CHECKPOINT: the bundled model; default checkpoints/maskloc-mobilenet_v2.pt
+- MASKLOC_SCHEDULER: a Dask scheduler (tcp://host:8786) to train on; default: train here
 """
 
 from __future__ import annotations
@@ -65,7 +66,30 @@ def fmt_seconds(seconds: float | None) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _registry(root: str) -> JobRegistry:
-    return JobRegistry(root)
+    jobs = JobRegistry(root)
+    address = os.environ.get("MASKLOC_SCHEDULER", "").strip()
+    if address:
+        jobs.backend = cluster_backend(address)
+    return jobs
+
+
+def cluster_backend(address: str):
+    """A Dask backend (imported only here: without a scheduler nothing touches Dask)."""
+    from maskloc.cluster import ClusterBackend
+
+    return ClusterBackend(address)
+
+
+def training_place(jobs: JobRegistry) -> str:
+    """Where new runs train, in one line for a page; a cluster that cannot be reached says so."""
+    if jobs.backend is None:
+        return "Runs train on this server, one at a time (a second one waits in the queue)."
+    from maskloc.cluster import ClusterError
+
+    try:
+        return jobs.backend.describe() + "."
+    except ClusterError as error:
+        return f"Runs go to a Dask cluster that cannot be used now: {error}"
 
 
 def registry() -> JobRegistry:

@@ -7,7 +7,14 @@ import json
 import streamlit as st
 
 from app_pages import _access as access
-from app_pages._common import USER_ERRORS, dataset_sidebar, fmt_seconds, load_folder, registry
+from app_pages._common import (
+    USER_ERRORS,
+    dataset_sidebar,
+    fmt_seconds,
+    load_folder,
+    registry,
+    training_place,
+)
 from app_pages._shared_answers import onnx_download_bytes
 from maskloc import charts
 from maskloc.config import (
@@ -143,6 +150,8 @@ def settings_form(root: str) -> None:
         st.warning(warning)
     waiting = len(jobs.live_jobs())
     when = f"queued behind {waiting} run(s)" if waiting else "started"
+    if jobs.backend is not None:  # a cluster trains runs side by side
+        when = "sent to the Dask cluster"
     if start:
         started = [jobs.start(config)]
         st.toast(f"Run {started[0].name} {when}")
@@ -155,8 +164,9 @@ def settings_form(root: str) -> None:
     st.session_state["train_run_pick"] = started[0].name
 
 
-def live_job(snapshot: RunSnapshot) -> None:
-    """Progress, loss shares and curves of the run that is training now."""
+def live_job(snapshot: RunSnapshot, key_suffix: str = "") -> None:
+    """Progress, loss shares and curves of a run that is training now (several train at once
+    on a cluster: each gets its own widget keys)."""
     st.markdown(f"**{snapshot.name}** · {snapshot.message}")
     time_text = f"{fmt_seconds(snapshot.elapsed)} elapsed"
     if snapshot.eta is not None:
@@ -169,7 +179,7 @@ def live_job(snapshot: RunSnapshot) -> None:
     allowed = access.may_control(snapshot.path)
     st.button(
         "Stop",
-        key="train_stop",
+        key=f"train_stop{key_suffix}",
         type="primary",
         on_click=access.guarded_stop,
         args=(snapshot.name,),
@@ -187,7 +197,7 @@ def live_job(snapshot: RunSnapshot) -> None:
             "box share of the loss (last batch)", f"{shares['box'] / total:.0%}" if total else "–"
         )
     if snapshot.history:
-        curves(snapshot, "live")
+        curves(snapshot, f"live{key_suffix}")
     else:
         st.caption("The first curves appear after the first evaluation (end of epoch 1).")
 
@@ -214,12 +224,12 @@ def live_panel() -> None:
     if set(watched) - set(names):  # a job ended: refresh the whole page, stop polling if idle
         st.rerun(scope="app")
     if not live:
-        st.info("Nothing is training. Start a run above; runs queue and train one at a time.")
+        st.info(f"Nothing is training. Start a run above. {training_place(jobs)}")
         st.button("Refresh", key="train_refresh", help="Look for runs started by someone else")
         return
     running = [s for s in live if s.state == "running"]
-    for snapshot in running:
-        live_job(snapshot)
+    for i, snapshot in enumerate(running):
+        live_job(snapshot, "" if i == 0 else f"_{snapshot.name}")
     queued = [s for s in live if s.state == "queued"]
     if queued:
         st.markdown("**Queued**")
@@ -227,7 +237,11 @@ def live_panel() -> None:
             left, right = st.columns([4, 1])
             left.markdown(
                 f"{snapshot.name} · alpha {snapshot.config.train.alpha:.2f} · "
-                f"#{snapshot.queue_position or '?'} in line"
+                + (
+                    f"#{snapshot.queue_position} in line"
+                    if snapshot.queue_position
+                    else snapshot.message
+                )
             )
             right.button(
                 "Cancel",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -130,6 +131,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="; ".join(f"{name}: {chosen.description}" for name, chosen in PRESETS.items()),
     )
     add_setting_flags(p)
+    p.add_argument(
+        "--scheduler",
+        default=os.environ.get("MASKLOC_SCHEDULER") or None,
+        help="train on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+        "(default: $MASKLOC_SCHEDULER; unset: train in this process)",
+    )
     _add_skip_bad_rows(p)
     p.set_defaults(handler=_train)
 
@@ -138,6 +145,44 @@ def train_config(args: argparse.Namespace) -> RunConfig:
     """The preset, overridden by the settings that were given, validated as a whole."""
     given = {path: getattr(args, path, None) for path in SETTINGS}
     return override(preset(args.preset), {k: v for k, v in given.items() if v is not None})
+
+
+def _train_on_cluster(config: RunConfig, args: argparse.Namespace) -> int:
+    """One run sent to the Dask scheduler at args.scheduler; progress lines as it reports."""
+    from .cluster import ClusterBackend, ClusterError
+    from .jobs import TrainingJob
+
+    backend = ClusterBackend(args.scheduler)
+    print(backend.describe(), file=sys.stderr)  # connects now: an unreachable one ends here
+    started = time.monotonic()
+    job = TrainingJob(config, args.out, backend=backend).start()
+    said = ""
+    try:
+        while not job.join(0.5):
+            snapshot = job.snapshot()
+            if snapshot.message != said:
+                said = snapshot.message
+                print(said, file=sys.stderr)
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    finally:
+        backend.close()
+    snapshot = job.snapshot()
+    if snapshot.state == "failed":
+        raise ClusterError(f"the run failed: {snapshot.message}")
+    best = {k: v for k, v in snapshot.best.items() if k != "confusion"}
+    print(
+        json.dumps(
+            {
+                "run": args.out,
+                "state": snapshot.state,
+                **best,
+                "wall_seconds": round(time.monotonic() - started, 1),
+            }
+        )
+    )
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -154,6 +199,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"classes: {check.split.classes_text()}", file=sys.stderr)
     for warning in check.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.scheduler:
+        return _train_on_cluster(config, args)
     if config.train.num_threads:  # a process-wide setting: the CLI owns its process
         torch.set_num_threads(config.train.num_threads)
     bar = None

@@ -6,6 +6,11 @@ to a UI: a UI polls `snapshot()`. A `JobRegistry` starts jobs under a runs folde
 (first in, first out) so only one trains at a time on a CPU, and lists every run folder on disk,
 so runs survive a page refresh or a server restart. A folder that says "running" or "queued" with
 no live job in this process is reported as "interrupted".
+
+Where a run trains is a `TrainingBackend`: none (the default) trains in this process, one run
+at a time; `maskloc.cluster.ClusterBackend` sends each run to a Dask cluster, where runs train in
+parallel. A backend reports through the job's `report_*` methods, so snapshots look the same
+either way.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .checkpoint import atomic_write_json, read_json
 from .config import DEFAULT_RUNS, RunConfig, override
@@ -136,6 +141,14 @@ class _Turnstile:
             self._condition.notify_all()
 
 
+class TrainingBackend(Protocol):
+    """Trains a job somewhere else: fills `job.run`'s folder and reports through `job.report_*`;
+    returns when the run has ended (its status.json says how), False when it was cancelled
+    before it started, and raises when it cannot run it."""
+
+    def train(self, job: TrainingJob) -> bool: ...
+
+
 class TrainingJob:
     """One training run on its own thread; `snapshot()` is safe to call from any thread."""
 
@@ -145,10 +158,12 @@ class TrainingJob:
         run_dir: str | Path,
         sweep: str | None = None,
         turnstile: _Turnstile | None = None,
+        backend: TrainingBackend | None = None,
     ) -> None:
         self.config = config
         self.run = RunFolder(run_dir)
         self.sweep = sweep
+        self.backend = backend
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self.traceback: str | None = None
@@ -164,6 +179,7 @@ class TrainingJob:
         self._train_started: float | None = None  # monotonic, the Trainer's own start
         self._ended: float | None = None
         self._best: dict[str, Any] = {}
+        self._where = ""  # which machine trains it, when not this process
         self._thread = threading.Thread(target=self._main, name=f"train-{self.name}", daemon=True)
         self.run.write_config(config)
         atomic_write_json(self.run.path / JOB_FILE, {"sweep": sweep, "created": self.created})
@@ -205,30 +221,57 @@ class TrainingJob:
             for key, value in values.items():
                 setattr(self, f"_{key}", value)
 
-    # --- callbacks, run on the training thread -------------------------------------------------
+    # --- progress reports: from the Trainer's callbacks or from a backend ----------------------
+
+    def _placed(self, text: str) -> str:
+        return f"on {self._where}: {text}" if self._where else text
+
+    def report_started(self, where: str = "", message: str = "preparing data") -> None:
+        """The run left the queue and trains now (`where`: the machine, if not this process)."""
+        with self._lock:
+            self._where = where
+            self._state, self._started = "running", time.monotonic()
+            self._message = self._placed(message)
+
+    def report_message(self, text: str) -> None:
+        with self._lock:
+            if not self.stop_event.is_set():
+                self._message = self._placed(text)
+
+    def report_batch(
+        self,
+        step: int,
+        total_steps: int,
+        epoch: int,
+        last_batch: dict[str, float],
+        train_started: float,
+    ) -> None:
+        """After each batch; `train_started` is the monotonic time the Trainer started."""
+        with self._lock:
+            if self._train_started is None:
+                self._train_started = train_started
+            self._step, self._total_steps, self._epoch = step, total_steps, epoch
+            self._last_batch = dict(last_batch)
+            if not self.stop_event.is_set():
+                self._message = self._placed(f"epoch {epoch}, step {step}/{total_steps}")
+
+    def report_eval(self, history: list[dict[str, Any]], best: dict[str, Any]) -> None:
+        history = [dict(row) for row in history]
+        with self._lock:
+            self._history = history
+            self._best = dict(best)
 
     def _on_decode(self, done: int, total: int) -> None:
-        self._set(message=f"preparing images {done}/{total}")  # decoding, then cached features
+        self.report_message(f"preparing images {done}/{total}")  # decoding, then cached features
 
     def _on_batch(self, trainer: Trainer) -> None:
         state = trainer.state
-        with self._lock:
-            if self._train_started is None:
-                self._train_started = state.started
-            self._step, self._total_steps, self._epoch = (
-                state.step,
-                state.total_steps,
-                state.epoch,
-            )
-            self._last_batch = dict(state.last_batch)
-            if not self.stop_event.is_set():
-                self._message = f"epoch {state.epoch}, step {state.step}/{state.total_steps}"
+        self.report_batch(
+            state.step, state.total_steps, state.epoch, state.last_batch, state.started
+        )
 
     def _on_eval(self, trainer: Trainer) -> None:
-        history = [dict(row) for row in trainer.state.history]
-        with self._lock:
-            self._history = history
-            self._best = dict(trainer.state.best_metrics)
+        self.report_eval(trainer.state.history, trainer.state.best_metrics)
 
     # --- the thread -----------------------------------------------------------------------------
 
@@ -240,10 +283,18 @@ class TrainingJob:
             if self.stop_event.is_set():
                 self._end_stopped()
                 return
-            self._set(state="running", message="preparing data", started=time.monotonic())
-            logger.info("job %s: its turn came, training starts", self.name)
-            callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
-            train_run(self.config, self.run.path, callbacks, self.stop_event, None, self._on_decode)
+            if self.backend is not None:
+                logger.info("job %s: sent to %r", self.name, self.backend)
+                if not self.backend.train(self):
+                    self._end_stopped()
+                    return
+            else:
+                self.report_started()
+                logger.info("job %s: its turn came, training starts", self.name)
+                callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
+                train_run(
+                    self.config, self.run.path, callbacks, self.stop_event, None, self._on_decode
+                )
             status = self.run.status()  # train_run wrote the final state and why
             self._set(state=status.get("state", "finished"), message=status.get("message", ""))
         except Exception as error:
@@ -343,8 +394,11 @@ def read_run(path: Path) -> RunSnapshot:
 class JobRegistry:
     """Every run under `root`: live jobs of this process and the folders of earlier ones."""
 
-    def __init__(self, root: str | Path = DEFAULT_RUNS) -> None:
+    def __init__(
+        self, root: str | Path = DEFAULT_RUNS, backend: TrainingBackend | None = None
+    ) -> None:
         self.root = Path(root)
+        self.backend = backend  # None: train here, one at a time; may be changed between starts
         self._jobs: dict[str, TrainingJob] = {}
         self._lock = threading.Lock()
         self._turnstile = _Turnstile()
@@ -362,7 +416,9 @@ class JobRegistry:
     def start(self, config: RunConfig, sweep: str | None = None) -> TrainingJob:
         """Queue a run; it trains as soon as the runs before it have ended."""
         with self._lock:
-            job = TrainingJob(config, self._new_dir(config), sweep, self._turnstile)
+            backend = self.backend  # a backend schedules its own runs: no turnstile here
+            turnstile = self._turnstile if backend is None else None
+            job = TrainingJob(config, self._new_dir(config), sweep, turnstile, backend)
             self._jobs[job.name] = job
         logger.info("job %s queued (%s, alpha %g)", job.name, config.model.name, config.train.alpha)
         return job.start()
