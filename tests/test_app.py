@@ -18,6 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from maskloc.onnx_export import export_available
 from maskloc.runs import train_run
 
 APP = str(ROOT / "app.py")
@@ -255,7 +256,9 @@ def test_train_runs_in_background_with_live_metrics_and_stop(env):
     labels = [m.label for m in at.metric]
     assert "best mean IoU" in labels and "best balanced accuracy" in labels
     assert len(at.get("plotly_chart")) >= 3  # overlay + loss + scores of the picked run
-    assert len(at.get("download_button")) == 1
+    downloads = [b.key for b in at.get("download_button")]
+    onnx = ["train_onnx_download"] if export_available() else []  # needs requirements-onnx
+    assert downloads == ["train_download", *onnx]
     at.button(key="train_activate").click().run()
     assert not at.exception
     assert at.button(key="train_activate").disabled  # now the active model
