@@ -5,6 +5,7 @@ import streamlit as st
 from app_pages._box_editor import fix_button
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
 from app_pages._presence import framing_notes, said_no_face
+from app_pages._shared_answers import webcam_predictor
 from app_pages._widgets import probability_bars
 from maskloc import drawing
 from maskloc.images import read_rgb
@@ -19,7 +20,8 @@ st.markdown(
 choice = model_chooser("webcam_model")
 if choice is None:
     st.stop()
-st.caption(describe_model(choice))
+predictor, runtime = webcam_predictor(choice)  # ONNX Runtime for the bundled model when ready
+st.caption(f"{describe_model(choice)} · answers with {runtime}")
 
 
 def _newest(which: str) -> None:
@@ -49,7 +51,7 @@ with result:
         st.stop()
     try:
         image = read_rgb(source.getvalue())
-        prediction = choice.predictor.predict(image)
+        prediction = predictor.predict(image)
     except USER_ERRORS as error:
         st.error(f"Cannot use this picture: {error}")
         st.stop()
