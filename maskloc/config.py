@@ -146,6 +146,10 @@ def _notebook() -> RunConfig:
     )
 
 
+# The alpha sweep a class sees by default: both ends (alpha 0 trains only the class head's loss,
+# alpha 1 only the box head's) and three steps between.
+SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
 PRESETS = {"classroom": _classroom, "notebook": _notebook, "full": RunConfig}
 
 

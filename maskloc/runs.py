@@ -30,12 +30,16 @@ from .data import (
     split_indices,
 )
 from .engine import Trainer, TrainerState, resolve_device, set_seed
+from .live_strip import LiveStrip, strip_positions
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
 from .stem_cache import StemView, memo_key, remembered, stem_features
 from .transforms import train_transform
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
+# Start-up work before the first training step, in order; a UI shows each with its own progress.
+STARTUP_PHASES = ("decoding images", "stem features")
+StartupProgress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 @dataclass
@@ -109,12 +113,20 @@ def _stem_loaders(
     device: torch.device,
     progress: Progress | None,
 ) -> tuple[DataLoader, DataLoader]:
-    """Loaders over cached stem outputs: augmented variants for training, originals for val."""
-    transform = train_transform(config.data.augment, config.train.seed)
+    """Loaders over cached stem outputs: augmented variants for training, originals for val.
+
+    The cached variants are drawn with the data's split seed, not the run's seed: a run's seed
+    still changes the heads' initialisation, the batch order and which variant each step sees,
+    and a new seed (or alpha, or learning rate) reuses the features already computed.
+    """
+    variant_seed = config.data.split_seed
+    transform = train_transform(config.data.augment, variant_seed)
     variants = config.train.cached_variants
     train_arrays, val_arrays = data.subset("train"), data.subset("val")
-    m, seed = config.model, config.train.seed
-    key = memo_key(m.name, m.pretrained, m.frozen_blocks, config.data.augment, variants, seed)
+    m = config.model
+    key = memo_key(
+        m.name, m.pretrained, m.frozen_blocks, config.data.augment, variants, variant_seed
+    )
     train_set = remembered(
         memo_key(key, "train", arrays=train_arrays),
         lambda: stem_features(model, *train_arrays, transform, variants, device, progress),
@@ -225,6 +237,15 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
+def run_strip(data: PreparedData) -> LiveStrip:
+    """The run's fixed strip of validation pictures (both classes), with their truth."""
+    images, boxes, labels = data.subset("val")
+    positions = strip_positions(labels)
+    return LiveStrip(
+        images[positions], boxes[positions], labels[positions], data.folder.class_names, positions
+    )
+
+
 def train_run(
     config: RunConfig,
     run_dir: str | Path,
@@ -232,17 +253,29 @@ def train_run(
     stop_event: threading.Event | None = None,
     data: PreparedData | None = None,
     progress: Progress | None = None,
+    startup: StartupProgress | None = None,
 ) -> TrainerState:
-    """Train one run end to end, keeping its folder current after every evaluation.
+    """Train one run end to end, keeping its folder current after every evaluation (history,
+    status, best checkpoint and the live strip's predictions).
 
-    Raises what the Trainer raises (after marking the run failed), so callers see the reason.
+    `progress` hears (done, total) of every start-up phase; `startup` hears (phase, done, total)
+    with the phase's name from STARTUP_PHASES. Raises what the Trainer raises (after marking the
+    run failed), so callers see the reason.
     """
+
+    def phase(name: str) -> Progress | None:
+        if startup is None:
+            return progress
+        return lambda done, total: startup(name, done, total)
+
     run = RunFolder(run_dir)
     run.write_config(config)
     run.write_status("running", "preparing data")
     try:
-        data = data or prepare_data(config.data, progress)
-        trainer = build_trainer(config, data, stop_event, progress)
+        data = data or prepare_data(config.data, phase(STARTUP_PHASES[0]))
+        trainer = build_trainer(config, data, stop_event, phase(STARTUP_PHASES[1]))
+        strip = run_strip(data)
+        strip.save(run.path)
     except Exception as error:
         run.write_status("failed", failure_reason(error))
         raise
@@ -251,6 +284,16 @@ def train_run(
     def save(trainer: Trainer) -> None:
         history = trainer.state.history
         run.write_history(history)
+        predictions = trainer.state.last_predictions
+        if predictions is not None and len(predictions.boxes) == len(data.val_idx):
+            strip.record(
+                trainer.state.epoch,
+                trainer.state.step,
+                predictions.boxes.numpy(),
+                predictions.probabilities.numpy(),
+                bool(history[-1].get("best")),
+            )
+            strip.save(run.path, pictures=False)
         if history[-1].get("best"):
             save_checkpoint(
                 run.checkpoint,
