@@ -14,6 +14,7 @@ from app_pages._common import (
     model_chooser,
     predictor_for,
 )
+from app_pages._saliency import looked_at, saliency_choice
 from maskloc import charts, drawing
 from maskloc.data import DatasetFolder
 from maskloc.images import ImageError, read_rgb
@@ -95,6 +96,8 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
     controls = st.columns([2, 2, 1], vertical_alignment="bottom")
     sort = controls[0].selectbox("Order", list(SORTS), key="predict_sort")
     wrong_only = controls[1].checkbox("Only wrong classes", key="predict_wrong_only")
+    with controls[1]:
+        looked = saliency_choice("predict_saliency")
     column, ascending = SORTS[sort]
     rows = per_image[~per_image["correct"]] if wrong_only else per_image
     rows = rows.sort_values(column, ascending=ascending, kind="stable")
@@ -110,6 +113,12 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
         except ImageError as error:
             st.warning(str(error))
             continue
+        if looked != "off":
+            try:
+                image, _ = looked_at(choice.predictor, image, looked)
+            except ValueError as error:  # an ensemble: no single feature map
+                st.info(f"No saliency map: {error}")
+                looked = "off"
         boxes = drawn(
             image,
             (row["xmin"], row["ymin"], row["xmax"], row["ymax"]),

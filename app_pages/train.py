@@ -7,10 +7,20 @@ import json
 import streamlit as st
 
 from app_pages._common import dataset_sidebar, fmt_seconds, registry
+from app_pages._train_live import (
+    chart_font,
+    live_strip,
+    present_toggle,
+    presenting,
+    short_label,
+    startup_progress,
+    sweep_panel,
+)
 from maskloc import charts
 from maskloc.config import (
     BOX_HEADS,
     CLASS_WEIGHTINGS,
+    SWEEP_ALPHAS,
     DataConfig,
     ModelConfig,
     RunConfig,
@@ -25,7 +35,7 @@ from maskloc.weights import pretrained_available
 
 POLL_SECONDS = 2.0
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-ALPHAS = [0.0, 0.1, 0.25, 0.3, 0.4, 0.5, 0.55, 0.7, 0.85, 0.9, 0.95, 1.0]
+ALPHAS = sorted({0.1, 0.3, 0.4, 0.55, 0.7, 0.85, 0.9, 0.95, *SWEEP_ALPHAS})
 SIZES = [64, 96, 128, 160, 192, 224, 256, 320]
 
 jobs = registry()
@@ -144,7 +154,7 @@ def settings_form(root: str) -> None:
         sweep_alphas = st.multiselect(
             "Alpha sweep: one run per alpha, same settings otherwise",
             ALPHAS,
-            default=[0.1, 0.3, 0.5, 0.7, 0.9],
+            default=list(SWEEP_ALPHAS),
             key="train_sweep_alphas",
         )
         left, right = st.columns(2)
@@ -197,15 +207,18 @@ def settings_form(root: str) -> None:
 
 def live_job(snapshot: RunSnapshot) -> None:
     """Progress, loss shares and curves of the run that is training now."""
-    st.markdown(f"**{snapshot.name}** · {snapshot.message}")
-    time_text = f"{fmt_seconds(snapshot.elapsed)} elapsed"
-    if snapshot.eta is not None:
-        time_text += f" · about {fmt_seconds(snapshot.eta)} left (at most, with early stopping)"
-    st.progress(
-        snapshot.progress,
-        text=f"step {snapshot.step}/{snapshot.total_steps or '?'} · epoch {snapshot.epoch} · "
-        + time_text,
-    )
+    st.markdown(f"**{short_label(snapshot)}** · {snapshot.message}")
+    if snapshot.phase and not snapshot.step:
+        startup_progress(snapshot)
+    else:
+        time_text = f"{fmt_seconds(snapshot.elapsed)} elapsed"
+        if snapshot.eta is not None:
+            time_text += f" · about {fmt_seconds(snapshot.eta)} left (at most, with early stopping)"
+        st.progress(
+            snapshot.progress,
+            text=f"step {snapshot.step}/{snapshot.total_steps or '?'} · epoch {snapshot.epoch} · "
+            + time_text,
+        )
     st.button("Stop", key="train_stop", type="primary", on_click=jobs.stop, args=(snapshot.name,))
     shares = snapshot.loss_shares
     if shares:
@@ -217,7 +230,11 @@ def live_job(snapshot: RunSnapshot) -> None:
         c.metric(
             "box share of the loss (last batch)", f"{shares['box'] / total:.0%}" if total else "–"
         )
-    if snapshot.history:
+    live_strip(snapshot)
+    if snapshot.sweep:
+        members = jobs.sweeps().get(snapshot.sweep, [])
+        sweep_panel(snapshot.sweep, members, "train_live_sweep")
+    elif snapshot.history:
         curves(snapshot, "live")
     else:
         st.caption("The first curves appear after the first evaluation (end of epoch 1).")
@@ -226,8 +243,12 @@ def live_job(snapshot: RunSnapshot) -> None:
 def curves(snapshot: RunSnapshot, where: str) -> None:
     x = x_axis(snapshot)
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.loss_figure(snapshot.history, x), key=f"{where}_loss_chart")
-    right.plotly_chart(charts.metrics_figure(snapshot.history, x), key=f"{where}_metrics_chart")
+    left.plotly_chart(
+        chart_font(charts.loss_figure(snapshot.history, x)), key=f"{where}_loss_chart"
+    )
+    right.plotly_chart(
+        chart_font(charts.metrics_figure(snapshot.history, x)), key=f"{where}_metrics_chart"
+    )
     last = snapshot.history[-1]
     st.caption(
         f"Last evaluation: val mean IoU {last.get('mean_iou', 0):.3f} · accuracy "
@@ -251,6 +272,8 @@ def live_panel() -> None:
     running = [s for s in live if s.state == "running"]
     for snapshot in running:
         live_job(snapshot)
+    if presenting():
+        return
     queued = [s for s in live if s.state == "queued"]
     if queued:
         st.markdown("**Queued**")
@@ -330,10 +353,17 @@ def runs_section() -> None:
     if known != with_history:  # runs came or went: keep the choice, add runs new since then
         kept = [n for n in st.session_state.get("train_compare", []) if n in with_history]
         new = [n for n in with_history if known is not None and n not in known]
-        st.session_state["train_compare"] = (new + kept) or with_history[:3]
+        newest_sweep = next((s.sweep for s in runs if s.sweep and s.history), None)
+        whole_sweep = [s.name for s in runs if s.history and s.sweep == newest_sweep]
+        st.session_state["train_compare"] = (new + kept) or (
+            whole_sweep if newest_sweep else with_history[:3]
+        )
         st.session_state["train_compare_options"] = with_history
     left, right = st.columns([3, 1])
-    compare = left.multiselect("Runs to overlay", with_history, key="train_compare")
+    labels = {s.name: short_label(s) for s in runs}
+    compare = left.multiselect(
+        "Runs to overlay", with_history, key="train_compare", format_func=labels.get
+    )
     metrics = list(charts.METRIC_LABELS)
     metric = right.selectbox(
         "Curve",
@@ -343,8 +373,8 @@ def runs_section() -> None:
         key="train_overlay_metric",
     )
     if compare:
-        histories = {name: by_name[name].history for name in compare if name in by_name}
-        x = "step" if any(by_name[n].config.train.steps for n in histories) else "epoch"
+        histories = {labels[name]: by_name[name].history for name in compare if name in by_name}
+        x = "step" if any(by_name[n].config.train.steps for n in compare) else "epoch"
         st.plotly_chart(charts.overlay_figure(histories, metric, x), key="train_overlay_chart")
 
     st.markdown("**One run**")
@@ -353,33 +383,46 @@ def runs_section() -> None:
     pick = st.selectbox("Run", list(by_name), key="train_run_pick")
     run_details(by_name[pick])
 
+
+def sweeps_section() -> None:
+    """The sweeps on disk, newest first; the one training now is drawn live above instead."""
     sweeps = jobs.sweeps()
-    if sweeps:
-        st.subheader("Alpha sweeps")
-        if st.session_state.get("train_sweep_pick") not in sweeps:
-            st.session_state.pop("train_sweep_pick", None)
-        sweep_id = st.selectbox("Sweep", list(sweeps), key="train_sweep_pick")
-        members = sweeps[sweep_id]
-        done = sum(not s.active for s in members)
-        if done < len(members):
-            st.info(f"{done} of {len(members)} runs done; the chart fills in as runs finish.")
-        table = sweep_table(members)
-        st.plotly_chart(charts.alpha_figure(table), key="train_alpha_chart")
-        st.dataframe(table, hide_index=True, key="train_sweep_table")
+    live_sweeps = {job.sweep for job in jobs.live_jobs() if job.sweep}
+    finished = {k: v for k, v in sweeps.items() if k not in live_sweeps}
+    if not finished:
+        return
+    st.subheader("Alpha sweeps")
+    if st.session_state.get("train_sweep_pick") not in finished:
+        st.session_state.pop("train_sweep_pick", None)
+    if len(finished) > 1 and not presenting():
+        sweep_id = st.selectbox("Sweep", list(finished), key="train_sweep_pick")
+    else:
+        sweep_id = st.session_state.get("train_sweep_pick") or next(iter(finished))
+    members = finished[sweep_id]
+    sweep_panel(sweep_id, members, "train_sweep")
+    if not presenting():
+        with st.expander("The sweep as a table"):
+            st.dataframe(sweep_table(members), hide_index=True, key="train_sweep_table")
 
 
-st.title("Train")
+title, switch = st.columns([3, 1], vertical_alignment="bottom")
+title.title("Train")
+with switch:
+    present = present_toggle()
 root = dataset_sidebar()
-st.caption(
-    f"Dataset: `{root}` · runs folder: `{jobs.root}` (shared by everyone using this app). "
-    "The default classroom preset trains in well under a minute on a 2-core CPU; an alpha "
-    "sweep of five runs in a few minutes."
-)
-settings_form(str(root))
+if not present:
+    st.caption(
+        f"Dataset: `{root}` · runs folder: `{jobs.root}` (shared by everyone using this app). "
+        "The classroom preset trains a run in seconds on a 2-core CPU; its five-alpha sweep in "
+        "about a minute."
+    )
+    settings_form(str(root))
 st.subheader("Training now")
 # A full run draws everything fresh: the fragment must only force a rerun for jobs that end
 # between its own reruns (a forced rerun here would swallow the click that caused this run).
 st.session_state["train_watching"] = [job.name for job in jobs.live_jobs()]
 # Decorated here, after a click may have started a job, so polling starts in this very run.
 st.fragment(live_panel, run_every=POLL_SECONDS if jobs.busy else None)()
-runs_section()
+sweeps_section()
+if not present:
+    runs_section()

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
+from app_pages._saliency import CHOICES as looked_at_words
+from app_pages._saliency import looked_at, saliency_choice
 from maskloc import drawing
 from maskloc.images import read_rgb
 
@@ -35,8 +37,16 @@ with result:
         st.error(f"Cannot use this picture: {error}")
         st.stop()
     box = drawing.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
-    st.image(drawing.draw_boxes(image, [box]), caption="prediction in red")
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
-    st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
+    st.markdown(f"## {verdict} · {prediction.confidence:.0%}")  # the answer first: above the fold
+    looked = saliency_choice("webcam_saliency")
+    picture, caption = image, "prediction in red"
+    if looked != "off":
+        try:
+            picture, _ = looked_at(choice.predictor, image, looked)
+            caption = f"prediction in red · what it looked at {looked_at_words[looked]}"
+        except ValueError as error:  # an ensemble checkpoint
+            st.info(f"No saliency map: {error}")
+    st.image(drawing.draw_boxes(picture, [box]), caption=caption)
     for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
         st.progress(probability, text=f"{name}: {probability:.1%}")
