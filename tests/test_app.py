@@ -344,6 +344,8 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
     assert len(per_image) == n
     at.checkbox(key="predict_wrong_only").check().run()
     assert not at.exception
+    at.radio(key="predict_saliency").set_value("class").run()  # maps over the wrong ones
+    assert not at.exception
     wrong = int((~per_image["correct"]).sum())
     assert (len(at.image[0].captions) if at.image else 0) == min(wrong, 12)
     at.radio(key="predict_split").set_value("test").run()
@@ -401,6 +403,11 @@ def test_webcam_snapshot_gets_a_drawn_prediction(env):
     assert len(at.image) == 1
     verdict = [m for m in texts(at.markdown) if m.startswith("## ")]
     assert verdict and ("mask" in verdict[0]) and "%" in verdict[0]
+    plain = at.image[0].proto.imgs[0].url
+    at.radio(key="webcam_saliency").set_value("box").run()
+    assert not at.exception and len(at.image) == 1
+    assert "what it looked at for the box" in at.image[0].proto.imgs[0].caption
+    assert at.image[0].proto.imgs[0].url != plain  # a different picture: the heat map over it
     at.camera_input(key="webcam_camera").set_value(("shot.jpg", b"garbage", "image/jpeg"))
     at.run()
     assert not at.exception
