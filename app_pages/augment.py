@@ -4,6 +4,7 @@ export augmented copies of the dataset as a zip in the competition layout."""
 import io
 import random
 
+import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
@@ -44,6 +45,14 @@ def pick_random_image(names: list[str]) -> None:
     st.session_state["augment_image"] = random.choice(names)
 
 
+def show_rotation() -> None:
+    """One click for the classroom: only Rotate, always applied, so every version shows how the
+    axis-aligned box loosens around the turned face."""
+    st.session_state["augment_transforms"] = ["Rotate"]
+    st.session_state["augment_force"] = True
+    st.session_state["augment_count"] = 4
+
+
 def reroll() -> None:
     st.session_state["augment_seed"] = int(st.session_state.get("augment_seed", 0)) + 1
 
@@ -53,6 +62,12 @@ st.markdown(
     "Augmentations must move the **box** with the image. Flips, shifts and zooms keep it tight; "
     "a rotation cannot: the yellow outline is where the face region really went, the green box "
     "is the axis-aligned box training would get."
+)
+st.button(
+    "Show why rotation is dropped",
+    key="augment_show_rotation",
+    on_click=show_rotation,
+    help="Only Rotate, applied to every version: watch the box loosen.",
 )
 folder = dataset_or_stop()
 frame = folder.train.frame
@@ -68,12 +83,14 @@ with st.sidebar:
     )
     settings = {name: transform_settings(CATALOGUE[name]) for name in chosen}
 
-top = st.columns([3, 1, 1, 1, 1], vertical_alignment="bottom")
+top = st.columns([3, 2, 1, 1, 2], vertical_alignment="bottom")
 name = top[0].selectbox("Image", names, key="augment_image")
-top[1].button("Random image", key="augment_random", on_click=pick_random_image, args=(names,))
+top[1].button(
+    "Random image", key="augment_random", on_click=pick_random_image, args=(names,), width="stretch"
+)
 count = top[2].number_input("Versions", 1, 12, 4, key="augment_count")
 seed = top[3].number_input("Seed", 0, 10**6, 0, key="augment_seed")
-top[4].button("New random draw", key="augment_reroll", on_click=reroll)
+top[4].button("New random draw", key="augment_reroll", on_click=reroll, width="stretch")
 force = st.toggle(
     "Apply every chosen transform (p = 1) to see what each does",
     value=False,
@@ -119,12 +136,19 @@ for start in range(0, len(cells), COLUMNS):
                 continue
             for message in sample.check.messages:
                 st.warning(message)
-            applied = describe_applied(sample.applied)
-            with st.expander(f"random values ({applied['transform'].nunique()} applied)"):
-                if applied.empty:
-                    st.caption("No transform fired this time.")
-                else:
-                    st.dataframe(applied, hide_index=True)
+
+# The random values in one full-width table (a fifth of the page was too narrow to read them).
+applied_tables = []
+for i, sample in enumerate(samples, start=1):
+    applied = describe_applied(sample.applied)
+    applied.insert(0, "version", i)
+    applied_tables.append(applied)
+with st.expander("The random values each version got", expanded=False):
+    table = pd.concat(applied_tables, ignore_index=True) if applied_tables else None
+    if table is None or table.empty:
+        st.caption("No transform fired this time.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch", key="augment_applied")
 
 st.divider()
 st.subheader("Export augmented copies (offline augmentation)")

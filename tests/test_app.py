@@ -431,3 +431,16 @@ def test_train_lists_runs_from_disk_and_deletes_one(env, checkpoint):
     at.button(key="train_delete").click().run()
     assert not at.exception
     assert run_states(at) == ["finished"] and not stale.path.exists()
+
+
+def test_augment_shows_why_rotation_is_dropped_in_one_click(env):
+    at = open_page("app_pages/augment.py")
+    at.button(key="augment_show_rotation").click().run()
+    assert not at.exception
+    assert at.multiselect(key="augment_transforms").value == ["Rotate"]
+    assert at.toggle(key="augment_force").value is True
+    assert len(at.image) == 5  # the original and four rotated versions
+    assert any("loose: the box is" in w for w in texts(at.warning))
+    applied = frame_with(at, "version")
+    assert applied is not None and sorted(set(applied["version"])) == [1, 2, 3, 4]
+    assert set(applied["transform"]) == {"Rotate"}
