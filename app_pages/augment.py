@@ -63,12 +63,6 @@ st.markdown(
     "a rotation cannot: the yellow outline is where the face region really went, the green box "
     "is the axis-aligned box training would get."
 )
-st.button(
-    "Show why rotation is dropped",
-    key="augment_show_rotation",
-    on_click=show_rotation,
-    help="Only Rotate, applied to every version: watch the box loosen.",
-)
 folder = dataset_or_stop()
 frame = folder.train.frame
 names = frame["filename"].tolist()
@@ -83,14 +77,22 @@ with st.sidebar:
     )
     settings = {name: transform_settings(CATALOGUE[name]) for name in chosen}
 
-top = st.columns([3, 2, 1, 1, 2], vertical_alignment="bottom")
+top = st.columns([3, 1, 1], vertical_alignment="bottom")  # readable at 1024 px wide
 name = top[0].selectbox("Image", names, key="augment_image")
-top[1].button(
+count = top[1].number_input("Versions", 1, 12, 4, key="augment_count")
+seed = top[2].number_input("Seed", 0, 10**6, 0, key="augment_seed")
+buttons = st.columns(3)
+buttons[0].button(
     "Random image", key="augment_random", on_click=pick_random_image, args=(names,), width="stretch"
 )
-count = top[2].number_input("Versions", 1, 12, 4, key="augment_count")
-seed = top[3].number_input("Seed", 0, 10**6, 0, key="augment_seed")
-top[4].button("New random draw", key="augment_reroll", on_click=reroll, width="stretch")
+buttons[1].button("New random draw", key="augment_reroll", on_click=reroll, width="stretch")
+buttons[2].button(
+    "Show why rotation is dropped",
+    key="augment_show_rotation",
+    on_click=show_rotation,
+    help="Only Rotate, applied to every version: watch the box loosen.",
+    width="stretch",
+)
 force = st.toggle(
     "Apply every chosen transform (p = 1) to see what each does",
     value=False,

@@ -60,7 +60,7 @@ def drawn(image, prediction_box, prediction_label: str, confidence: float, truth
 
 
 def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -> None:
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
     split = left.radio("Split", SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
     tta = right.checkbox("Flip test-time augmentation", key="predict_tta")
     version = choice.path.stat().st_mtime_ns

@@ -3,6 +3,7 @@ plots and confusion matrices. Nothing here imports streamlit; figures work in a 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,11 +45,12 @@ def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
     return fig
 
 
-def _whole_epochs(fig: go.Figure, x: str, values: Sequence[Any]) -> None:
-    """Epoch axes tick at whole numbers (no 'epoch 1.5')."""
+def _whole_epochs(fig: go.Figure, x: str, values: Sequence[Any], ticks: int = 10) -> None:
+    """Epoch axes tick at whole numbers (no 'epoch 1.5'), at most about `ticks` of them so
+    narrow panels (a projector at 1024 px) do not print labels over each other."""
     numbers = [v for v in values if isinstance(v, int | float)]
     if x == "epoch" and numbers:
-        fig.update_xaxes(tick0=1, dtick=max(1, round(max(numbers) / 10)))
+        fig.update_xaxes(tick0=1, dtick=max(1, math.ceil(max(numbers) / ticks)))
 
 
 def loss_figure(
@@ -86,7 +88,7 @@ def loss_figure(
             row=1,
             col=1,
         )
-    _whole_epochs(fig, x, xs)
+    _whole_epochs(fig, x, xs, ticks=4)  # three panels side by side: few labels each
     return _layout(fig, title or "Loss (train solid, validation dashed)")
 
 
