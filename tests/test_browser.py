@@ -159,7 +159,9 @@ def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
     mode puts the sweep on screen without the form."""
     page.set_viewport_size(SMALL)
     try:
-        _open(page, f"{app_url}/train", "Train")
+        page.goto(f"{app_url}/train")
+        page.get_by_role("heading", name="Train").first.wait_for(timeout=180_000)  # cold server
+        _settle(page)
         epochs = page.get_by_label("Epochs")
         epochs.fill("1")
         epochs.press("Tab")
