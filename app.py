@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from app_pages._i18n import language_selector, t
 from app_pages._site import PAGES
 
 st.set_page_config(page_title="maskloc", page_icon="😷", layout="wide")
+language_selector()
 st.navigation(
-    [st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)]
+    [st.Page(p.path, title=t(p.title), icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)]
 ).run()

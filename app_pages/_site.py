@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app_pages._i18n import N_
+
 
 @dataclass(frozen=True)
 class PageInfo:
+    """A page script; title and description are catalogue messages, translated when shown."""
+
     path: str
     title: str
     icon: str
@@ -20,36 +24,39 @@ class PageInfo:
 
 PAGES = (
     PageInfo(
-        "app_pages/home.py", "Home", ":material/home:", "what the app does and what is active"
+        "app_pages/home.py",
+        N_("Home"),
+        ":material/home:",
+        N_("what the app does and what is active"),
     ),
     PageInfo(
         "app_pages/explore.py",
-        "Explore",
+        N_("Explore"),
         ":material/table_view:",
-        "the table, class counts, box statistics, an image grid, invalid rows",
+        N_("the table, class counts, box statistics, an image grid, invalid rows"),
     ),
     PageInfo(
         "app_pages/augment.py",
-        "Augment",
+        N_("Augment"),
         ":material/auto_fix_high:",
-        "try albumentations transforms, see the boxes move (and loosen), export augmented copies",
+        N_("try transforms, see the boxes move (and loosen), export augmented copies"),
     ),
     PageInfo(
         "app_pages/train.py",
-        "Train",
+        N_("Train"),
         ":material/model_training:",
-        "train in the background, live curves, compare runs, alpha sweeps",
+        N_("train in the background, live curves, compare runs, alpha sweeps"),
     ),
     PageInfo(
         "app_pages/predict.py",
-        "Predict",
+        N_("Predict"),
         ":material/center_focus_strong:",
-        "errors worst first, confusion matrix, submission.csv, one uploaded image",
+        N_("errors worst first, confusion matrix, submission.csv, one uploaded image"),
     ),
     PageInfo(
         "app_pages/webcam.py",
-        "Webcam",
+        N_("Webcam"),
         ":material/photo_camera:",
-        "a snapshot: face box, class and confidence",
+        N_("a snapshot: face box, class and confidence"),
     ),
 )

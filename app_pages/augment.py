@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
+from app_pages._i18n import t
 from maskloc import drawing
 from maskloc.augment import augment_sample, describe_applied
 from maskloc.augment_export import export_augmented
@@ -36,7 +37,7 @@ def transform_settings(spec: TransformSpec) -> tuple[float, dict]:
     """Probability and parameter values for one chosen transform, from its expander."""
     with st.expander(spec.name, expanded=spec.name == "Rotate"):
         st.caption(spec.note)
-        p = st.slider("probability p", 0.0, 1.0, spec.default_p, 0.05, key=f"aug_{spec.name}_p")
+        p = st.slider(t("probability p"), 0.0, 1.0, spec.default_p, 0.05, key=f"aug_{spec.name}_p")
         values = {param.name: param_widget(spec, param) for param in spec.params}
     return p, values
 
@@ -57,20 +58,22 @@ def reroll() -> None:
     st.session_state["augment_seed"] = int(st.session_state.get("augment_seed", 0)) + 1
 
 
-st.title("Augmentation playground")
+st.title(t("Augmentation playground"))
 st.markdown(
-    "Augmentations must move the **box** with the image. Flips, shifts and zooms keep it tight; "
-    "a rotation cannot: the yellow outline is where the face region really went, the green box "
-    "is the axis-aligned box training would get."
+    t(
+        "Augmentations must move the **box** with the image. Flips, shifts and zooms keep it "
+        "tight; a rotation cannot: the yellow outline is where the face region really went, the "
+        "green box is the axis-aligned box training would get."
+    )
 )
 folder = dataset_or_stop()
 frame = folder.train.frame
 names = frame["filename"].tolist()
 
 with st.sidebar:
-    st.subheader("Transforms")
+    st.subheader(t("Transforms"))
     chosen = st.multiselect(
-        "Pick transforms (applied in this order)",
+        t("Pick transforms (applied in this order)"),
         list(CATALOGUE),
         default=list(NOTEBOOK_AUGMENTATIONS),
         key="augment_transforms",
@@ -78,23 +81,27 @@ with st.sidebar:
     settings = {name: transform_settings(CATALOGUE[name]) for name in chosen}
 
 top = st.columns([3, 1, 1], vertical_alignment="bottom")  # readable at 1024 px wide
-name = top[0].selectbox("Image", names, key="augment_image")
-count = top[1].number_input("Versions", 1, 12, 4, key="augment_count")
-seed = top[2].number_input("Seed", 0, 10**6, 0, key="augment_seed")
+name = top[0].selectbox(t("Image"), names, key="augment_image")
+count = top[1].number_input(t("Versions"), 1, 12, 4, key="augment_count")
+seed = top[2].number_input(t("Seed"), 0, 10**6, 0, key="augment_seed")
 buttons = st.columns(3)
 buttons[0].button(
-    "Random image", key="augment_random", on_click=pick_random_image, args=(names,), width="stretch"
+    t("Random image"),
+    key="augment_random",
+    on_click=pick_random_image,
+    args=(names,),
+    width="stretch",
 )
-buttons[1].button("New random draw", key="augment_reroll", on_click=reroll, width="stretch")
+buttons[1].button(t("New random draw"), key="augment_reroll", on_click=reroll, width="stretch")
 buttons[2].button(
-    "Show why rotation is dropped",
+    t("Show why rotation is dropped"),
     key="augment_show_rotation",
     on_click=show_rotation,
-    help="Only Rotate, applied to every version: watch the box loosen.",
+    help=t("Only Rotate, applied to every version: watch the box loosen."),
     width="stretch",
 )
 force = st.toggle(
-    "Apply every chosen transform (p = 1) to see what each does",
+    t("Apply every chosen transform (p = 1) to see what each does"),
     value=False,
     key="augment_force",
 )
@@ -116,12 +123,13 @@ problems = [s for s in samples if not s.check.ok]
 if problems:
     kinds = sorted({issue for s in problems for issue in s.check.issues})
     st.warning(
-        f"{len(problems)} of {len(samples)} versions have a box problem ({', '.join(kinds)}): "
-        "see the notes under the images."
+        t(
+            "{n} of {total} versions have a box problem ({kinds}): see the notes under the images."
+        ).format(n=len(problems), total=len(samples), kinds=", ".join(kinds))
     )
 
-cells = [(f"original · {row['class']}", image, box, None, None)] + [
-    (f"version {i + 1}", s.image, s.box, s, s.region) for i, s in enumerate(samples)
+cells = [(t("original · {cls}").format(cls=row["class"]), image, box, None, None)] + [
+    (t("version {n}").format(n=i + 1), s.image, s.box, s, s.region) for i, s in enumerate(samples)
 ]
 for start in range(0, len(cells), COLUMNS):
     for column, (title, picture, b, sample, region) in zip(
@@ -145,29 +153,32 @@ for i, sample in enumerate(samples, start=1):
     applied = describe_applied(sample.applied)
     applied.insert(0, "version", i)
     applied_tables.append(applied)
-with st.expander("The random values each version got", expanded=False):
+with st.expander(t("The random values each version got"), expanded=False):
     table = pd.concat(applied_tables, ignore_index=True) if applied_tables else None
     if table is None or table.empty:
-        st.caption("No transform fired this time.")
+        st.caption(t("No transform fired this time."))
     else:
         st.dataframe(table, hide_index=True, width="stretch", key="augment_applied")
 
 st.divider()
-st.subheader("Export augmented copies (offline augmentation)")
+st.subheader(t("Export augmented copies (offline augmentation)"))
 st.markdown(
-    "Writes every valid training image plus augmented copies with moved boxes, and the test "
-    "files unchanged, as a zip in the competition layout. Copies keep their original's `source`, "
-    "so a grouped train/val split never separates an image from its copies. Uses the transforms "
-    "and probabilities above" + (" (the p = 1 switch is ignored)." if force else ".")
+    t(
+        "Writes every valid training image plus augmented copies with moved boxes, and the test "
+        "files unchanged, as a zip in the competition layout. Copies keep their original's "
+        "`source`, so a grouped train/val split never separates an image from its copies. Uses "
+        "the transforms and probabilities above."
+    )
+    + (" " + t("The p = 1 switch is ignored.") if force else "")
 )
 if "Rotate" in chosen:
-    st.warning("Rotate is chosen: its boxes will be loose (see above).")
+    st.warning(t("Rotate is chosen: its boxes will be loose (see above)."))
 export_cols = st.columns([1, 1, 2], vertical_alignment="bottom")
-copies = export_cols[0].number_input("Copies per image", 1, 5, 1, key="export_copies")
-include_test = export_cols[1].checkbox("Include test files", value=True, key="export_test")
-if export_cols[2].button("Build zip", key="export_build", disabled=not chosen):
+copies = export_cols[0].number_input(t("Copies per image"), 1, 5, 1, key="export_copies")
+include_test = export_cols[1].checkbox(t("Include test files"), value=True, key="export_test")
+if export_cols[2].button(t("Build zip"), key="export_build", disabled=not chosen):
     export_transforms = [CATALOGUE[n].create(p=p, **values) for n, (p, values) in settings.items()]
-    bar = st.progress(0.0, text="Augmenting…")
+    bar = st.progress(0.0, text=t("Augmenting…"))
     buffer = io.BytesIO()
     dataset_name = f"{folder.root.name}-augmented"
     report = export_augmented(
@@ -178,15 +189,17 @@ if export_cols[2].button("Build zip", key="export_build", disabled=not chosen):
         seed=int(seed),
         name=dataset_name,
         include_test=include_test,
-        progress=lambda done, total: bar.progress(done / total, text=f"Augmenting {done}/{total}"),
+        progress=lambda done, total: bar.progress(
+            done / total, text=t("Augmenting {done}/{total}").format(done=done, total=total)
+        ),
     )
     bar.empty()
     st.session_state["export_zip"] = (f"{dataset_name}.zip", buffer.getvalue(), str(report))
 if "export_zip" in st.session_state:
     file_name, data, report = st.session_state["export_zip"]
-    st.success(f"Ready: {report}.")
+    st.success(t("Ready: {report}.").format(report=report))
     st.download_button(
-        f"Download {file_name} ({len(data) / 2**20:.1f} MB)",
+        t("Download {name} ({size} MB)").format(name=file_name, size=f"{len(data) / 2**20:.1f}"),
         data=data,
         file_name=file_name,
         mime="application/zip",

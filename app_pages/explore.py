@@ -4,25 +4,26 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
+from app_pages._i18n import t
 from maskloc import charts, drawing
 from maskloc.images import ImageError, read_rgb
 
 PER_PAGE = 24
 HIDDEN_COLUMNS = ["path", "row"]
 
-st.title("Explore the dataset")
+st.title(t("Explore the dataset"))
 folder = dataset_or_stop()
 train = folder.train.frame
 test_rows = 0 if folder.test is None else len(folder.test.frame)
 
 cols = st.columns(4)
-cols[0].metric("training images", len(train))
-cols[1].metric("test images", test_rows)
-cols[2].metric("classes", len(folder.class_names))
-cols[3].metric("refused rows", len(folder.problems))
-st.caption(f"Folder: `{folder.root}`")
+cols[0].metric(t("training images"), len(train))
+cols[1].metric(t("test images"), test_rows)
+cols[2].metric(t("classes"), len(folder.class_names))
+cols[3].metric(t("refused rows"), len(folder.problems))
+st.caption(t("Folder: `{path}`").format(path=folder.root))
 
-st.subheader("Table")
+st.subheader(t("Table"))
 st.dataframe(train.drop(columns=HIDDEN_COLUMNS, errors="ignore"), hide_index=True, height=260)
 
 left, right = st.columns(2)
@@ -34,25 +35,30 @@ with left:
 with right:
     st.plotly_chart(charts.image_size_figure(train), key="explore_size_chart")
 
-st.subheader("Boxes")
+st.subheader(t("Boxes"))
 geometry = charts.box_geometry(train)
 st.plotly_chart(charts.box_figure(train), key="explore_box_chart")
 summary = geometry.groupby("class")[["cx", "cy", "w", "h", "area", "aspect"]].describe()
 summary = summary.loc[:, (slice(None), ["mean", "std", "min", "max"])]
 st.caption(
-    "Box centre (cx, cy), width and height as fractions of the image; aspect = width / height."
+    t("Box centre (cx, cy), width and height as fractions of the image; aspect = width / height.")
 )
 st.dataframe(summary.round(3), key="explore_box_stats")
 
-st.subheader("Images")
+st.subheader(t("Images"))
 controls = st.columns([3, 1])
 classes = controls[0].multiselect(
-    "Classes", folder.class_names, default=folder.class_names, key="explore_classes"
+    t("Classes"), folder.class_names, default=folder.class_names, key="explore_classes"
 )
 shown = train[train["class"].isin(classes)].reset_index(drop=True)
 pages = max(1, -(-len(shown) // PER_PAGE))
 page = controls[1].number_input(
-    f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1, key="explore_page"
+    t("Page (of {pages})").format(pages=pages),
+    min_value=1,
+    max_value=pages,
+    value=1,
+    step=1,
+    key="explore_page",
 )
 start = (int(min(page, pages)) - 1) * PER_PAGE
 pictures, captions = [], []
@@ -67,14 +73,18 @@ for row in shown.iloc[start : start + PER_PAGE].to_dict("records"):
     pictures.append(drawing.annotated_thumbnail(image, [drawing.truth_box(box, row["class"])], 220))
     captions.append(f"{row['filename']} · {row['class']}")
 if pictures:
-    st.caption(f"{len(shown)} images; ground-truth boxes in green.")
+    st.caption(t("{n} images; ground-truth boxes in green.").format(n=len(shown)))
     st.image(pictures, caption=captions, width=200)
 else:
-    st.info("No image of the chosen classes.")
+    st.info(t("No image of the chosen classes."))
 
-st.subheader("Refused rows")
+st.subheader(t("Refused rows"))
 if folder.problems:
-    st.warning(f"{len(folder.problems)} rows cannot be used for training; each with the reason.")
+    st.warning(
+        t("{n} rows cannot be used for training; each with the reason.").format(
+            n=len(folder.problems)
+        )
+    )
     st.dataframe(
         pd.DataFrame(
             [vars(p) for p in folder.problems], columns=["file", "row", "field", "reason"]
@@ -84,5 +94,5 @@ if folder.problems:
     )
 else:
     st.success(
-        "Every row passed the checks (file exists and decodes, 0 ≤ xmin < xmax ≤ width, ...)."
+        t("Every row passed the checks (file exists and decodes, 0 ≤ xmin < xmax ≤ width, ...).")
     )

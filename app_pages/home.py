@@ -14,44 +14,51 @@ from app_pages._common import (
     predictor_for,
     registry,
 )
+from app_pages._i18n import t
 from app_pages._site import PAGES
 
-st.title("maskloc: mask or no mask, and where is the face?")
+st.title(t("maskloc: mask or no mask, and where is the face?"))
 st.markdown(
-    "One image in, **one class** (`mask` / `no-mask`) and **one bounding box** out: "
-    "single-object localization with PyTorch. Explore the data, play with augmentations and "
-    "watch the boxes move, train a model and watch its loss and IoU curves, compare runs with "
-    "different loss weights **alpha** (class loss vs box loss), inspect the errors, export a "
-    "competition `submission.csv`, and try the model on your webcam."
+    t(
+        "One image in, **one class** (`mask` / `no-mask`) and **one bounding box** out: "
+        "single-object localization with PyTorch. Explore the data, play with augmentations and "
+        "watch the boxes move, train a model and watch its loss and IoU curves, compare runs with "
+        "different loss weights **alpha** (class loss vs box loss), inspect the errors, export a "
+        "competition `submission.csv`, and try the model on your webcam."
+    )
 )
 
 data_col, model_col, hw_col = st.columns(3)
 
 with data_col:
-    st.subheader("Dataset")
+    st.subheader(t("Dataset"))
     root = data_root()
     st.caption(f"`{root}`")
     try:
         folder = load_folder(root)
     except USER_ERRORS as error:
-        st.error(f"Not usable: {error}")
+        st.error(t("Not usable: {error}").format(error=error))
     else:
         counts = folder.train.frame["class"].value_counts()
         st.markdown(
-            f"**{len(folder.train.frame)}** training images "
-            f"({', '.join(f'{n} {name}' for name, n in counts.items())}); "
-            f"**{0 if folder.test is None else len(folder.test.frame)}** test images"
+            t("**{train}** training images ({classes}); **{test}** test images").format(
+                train=len(folder.train.frame),
+                classes=", ".join(f"{n} {name}" for name, n in counts.items()),
+                test=0 if folder.test is None else len(folder.test.frame),
+            )
         )
         if folder.problems:
-            st.warning(f"{len(folder.problems)} rows were refused: see Explore.")
+            st.warning(t("{n} rows were refused: see Explore.").format(n=len(folder.problems)))
 
 with model_col:
-    st.subheader("Model")
+    st.subheader(t("Model"))
     options = model_options()
     if not options:
         st.warning(
-            f"No trained model yet (`{bundled_checkpoint()}` is missing). Train one on the Train "
-            "page, or upload a checkpoint on Predict."
+            t(
+                "No trained model yet (`{path}` is missing). Train one on the Train page, or "
+                "upload a checkpoint on Predict."
+            ).format(path=bundled_checkpoint())
         )
     else:
         label, path = next(iter(options.items()))
@@ -60,18 +67,18 @@ with model_col:
                 f"**{label}**  \n" + describe_model(ModelChoice(label, path, predictor_for(path)))
             )
         except USER_ERRORS as error:
-            st.error(f"{label} cannot be loaded: {error}")
+            st.error(t("{label} cannot be loaded: {error}").format(label=label, error=error))
 
 with hw_col:
-    st.subheader("Hardware")
+    st.subheader(t("Hardware"))
     st.markdown(device_text())
     live = registry().live_jobs()
     if live:
-        st.info(f"{len(live)} training run(s) queued or running.")
+        st.info(t("{n} training run(s) queued or running.").format(n=len(live)))
 
 st.divider()
-st.subheader("Pages")
+st.subheader(t("Pages"))
 for page in PAGES[1:]:
     left, right = st.columns([1, 4])
-    left.page_link(page.path, label=page.title, icon=page.icon)
-    right.markdown(page.what)
+    left.page_link(page.path, label=t(page.title), icon=page.icon)
+    right.markdown(t(page.what))

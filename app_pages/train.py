@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from app_pages._common import dataset_sidebar, fmt_seconds, registry
+from app_pages._common import USER_ERRORS, dataset_sidebar, fmt_seconds, registry
 from app_pages._train_live import (
     chart_font,
     live_strip,
@@ -18,25 +18,27 @@ from app_pages._train_live import (
 )
 from maskloc import charts
 from maskloc.config import (
-    BOX_HEADS,
-    CLASS_WEIGHTINGS,
+    PAGE_GROUPS,
+    PRESETS,
+    SETTINGS,
     SWEEP_ALPHAS,
-    DataConfig,
-    ModelConfig,
     RunConfig,
-    TrainConfig,
+    Setting,
+    SettingError,
+    default_pretrained,
+    override,
     preset,
 )
+from maskloc.data import DataError
 from maskloc.jobs import RunSnapshot
-from maskloc.models import BACKBONES
+from maskloc.preflight import preflight
 from maskloc.run_tables import runs_table, sweep_table
-from maskloc.transforms import PRESETS
 from maskloc.weights import pretrained_available
 
 POLL_SECONDS = 2.0
-LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 ALPHAS = sorted({0.1, 0.3, 0.4, 0.55, 0.7, 0.85, 0.9, 0.95, *SWEEP_ALPHAS})
-SIZES = [64, 96, 128, 160, 192, 224, 256, 320]
+FIRST_PRESET = "classroom"
+PAGE_SETTINGS = [s for s in SETTINGS.values() if s.label]  # the rest: CLI only
 
 jobs = registry()
 
@@ -45,163 +47,122 @@ def x_axis(snapshot: RunSnapshot) -> str:
     return "step" if snapshot.config.train.steps else "epoch"
 
 
-PRESET_HELP = {
-    "classroom": "seconds per run on a laptop CPU: 128 px, frozen MobileNetV2 stem with cached "
-    "features, the last blocks and the heads train (alpha still matters: both heads share them)",
-    "full": "fine-tune the whole MobileNetV2 at 224 px: best quality, minutes per epoch on a CPU",
-    "notebook": "the course notebook's own CNN, MSE box loss and pooled heads, for comparison",
-}
-
-
 def _form_values(config: RunConfig) -> dict:
-    """Session-state values of the form's widgets for a preset."""
-    d, m, t = config.data, config.model, config.train
-    return {
-        "train_model": m.name,
-        "train_pretrained": m.pretrained and pretrained_available(m.name),
-        "train_frozen_blocks": m.frozen_blocks,
-        "train_cache_stem": t.cache_stem,
-        "train_image_size": d.image_size,
-        "train_box_head": m.box_head,
-        "train_alpha": t.alpha,
-        "train_class_weighting": t.class_weighting,
-        "train_augment": d.augment,
-        "train_lr_backbone": t.lr_backbone,
-        "train_lr_class": t.lr_class_head,
-        "train_lr_box": t.lr_box_head,
-        "train_batch_size": t.batch_size,
-        "train_epochs": t.epochs,
-        "train_patience": t.patience,
-        "train_seed": t.seed,
-    }
+    """Session-state values of the form's widgets for a config; ImageNet only where it is here."""
+    values = {s.key: getattr(getattr(config, s.section), s.name) for s in PAGE_SETTINGS}
+    values[SETTINGS["model.pretrained"].key] = config.model.pretrained and pretrained_available(
+        config.model.name
+    )
+    return values
 
 
 def _apply_preset() -> None:
     st.session_state.update(_form_values(preset(st.session_state["train_preset"])))
 
 
+def _model_changed() -> None:
+    """A newly picked model starts from ImageNet where it has weights on this machine."""
+    name = st.session_state[SETTINGS["model.name"].key]
+    st.session_state[SETTINGS["model.pretrained"].key] = default_pretrained(
+        name
+    ) and pretrained_available(name)
+
+
+def setting_widget(container, setting: Setting) -> None:
+    """The control a setting's declaration asks for. Numbers have no min/max here: a bad value
+    is refused on Start with a message naming the control (not a silently red field)."""
+    common = {"key": setting.key, "help": setting.help}
+    if setting.kind is bool:
+        container.checkbox(setting.label, **common)
+    elif setting.choices is not None:
+        described = setting.choice_help()
+        container.selectbox(
+            setting.label,
+            list(described),
+            format_func=lambda v: f"{v}: {described[v]}" if described[v] else str(v),
+            on_change=_model_changed if setting.path == "model.name" else None,
+            **common,
+        )
+    elif setting.options:
+        container.select_slider(setting.label, setting.options, format_func="{:g}".format, **common)
+    elif setting.step and setting.low is not None and setting.high is not None:
+        container.slider(setting.label, setting.low, setting.high, step=setting.step, **common)
+    elif setting.kind is int:
+        container.number_input(setting.label, value=None, step=1, **common)
+    else:
+        container.number_input(setting.label, value=None, format="%g", step=0.01, **common)
+
+
+def form_config(root: str) -> RunConfig:
+    """The chosen preset with every control's value: SettingError names a bad one."""
+    changes = {s.path: st.session_state.get(s.key) for s in PAGE_SETTINGS}
+    return override(preset(st.session_state["train_preset"]), {**changes, "data.root": root})
+
+
+def refuse(message: str) -> None:
+    st.error(f"Not started: {message}", icon=":material/block:")
+
+
 def settings_form(root: str) -> None:
-    """The run settings; submitting starts one run or an alpha sweep (queued if one trains)."""
-    if "train_model" not in st.session_state:
-        st.session_state.update(_form_values(preset("classroom")))
+    """The run settings; only the Start buttons start work (a run, or an alpha sweep), and only
+    after the settings, the weights and the dataset have passed every check."""
+    if SETTINGS["model.name"].key not in st.session_state:
+        st.session_state["train_preset"] = FIRST_PRESET
+        st.session_state.update(_form_values(preset(FIRST_PRESET)))
     st.selectbox(
         "Preset",
-        list(PRESET_HELP),
+        list(PRESETS),
         key="train_preset",
         on_change=_apply_preset,
-        format_func=lambda name: f"{name}: {PRESET_HELP[name]}",
+        format_func=lambda name: f"{name}: {PRESETS[name].description}",
         help="Fills the form below; change any field after.",
     )
-    with st.form("train_form"):
-        a, b, c, d = st.columns(4)
-        model = a.selectbox(
-            "Model",
-            list(BACKBONES),
-            format_func=lambda n: f"{n}: {BACKBONES[n].description}",
-            key="train_model",
-        )
-        pretrained = a.checkbox(
-            "ImageNet-pretrained backbone",
-            key="train_pretrained",
-            help="Only where the weights are on this machine (MobileNetV2 and EfficientNet-Lite0 "
-            "ship offline; ResNet50 needs torchvision's cache). own_cnn has none.",
-        )
-        image_size = a.select_slider("Image size (px)", SIZES, key="train_image_size")
-        box_head = a.selectbox(
-            "Box head",
-            BOX_HEADS,
-            key="train_box_head",
-            help="spatial: reads the feature map where the face is; fused: the same on a grid "
-            "twice as fine (MobileNetV2 / EfficientNet-Lite0); gap: the notebook's globally "
-            "pooled features",
-        )
-        frozen_blocks = a.number_input(
-            "Frozen backbone blocks",
-            0,
-            18,
-            key="train_frozen_blocks",
-            help="The first N blocks keep their ImageNet weights (MobileNetV2 has 19, "
-            "EfficientNet-Lite0 18).",
-        )
-        cache_stem = a.checkbox(
-            "Cache the frozen blocks' features (fast)",
-            key="train_cache_stem",
-            help="Run the frozen blocks once per image and augmented variant, then train the "
-            "rest on the cached outputs.",
-        )
-        alpha = b.slider(
-            "alpha (weight of the box loss)",
-            0.0,
-            1.0,
-            step=0.05,
-            key="train_alpha",
-            help="loss = (1 - alpha) · class loss + alpha · box loss",
-        )
-        weighting = b.selectbox(
-            "Class balance",
-            CLASS_WEIGHTINGS,
-            key="train_class_weighting",
-            help="balanced: weighted class loss; sampler: oversample the rare class",
-        )
-        augment = b.selectbox("Augmentation", list(PRESETS), key="train_augment")
-        lr_backbone = c.select_slider("LR backbone", LEARNING_RATES, key="train_lr_backbone")
-        lr_class = c.select_slider("LR class head", LEARNING_RATES, key="train_lr_class")
-        lr_box = c.select_slider("LR box head", LEARNING_RATES, key="train_lr_box")
-        batch_size = d.select_slider("Batch size", [4, 8, 16, 32, 64], key="train_batch_size")
-        epochs = d.number_input("Epochs", 1, 500, key="train_epochs")
-        patience = d.number_input("Early-stopping patience", 1, 100, key="train_patience")
-        seed = d.number_input("Seed", 0, 2**31 - 1, key="train_seed")
-        sweep_alphas = st.multiselect(
-            "Alpha sweep: one run per alpha, same settings otherwise",
-            ALPHAS,
-            default=list(SWEEP_ALPHAS),
-            key="train_sweep_alphas",
-        )
-        left, right = st.columns(2)
-        start = left.form_submit_button("Start training", type="primary", key="train_start")
-        sweep = right.form_submit_button("Start alpha sweep", key="train_sweep")
+    columns = dict(zip(PAGE_GROUPS, st.columns(len(PAGE_GROUPS)), strict=True))
+    for setting in PAGE_SETTINGS:
+        if setting.group:
+            setting_widget(columns[setting.group], setting)
+    with st.expander("More settings"):
+        more = [s for s in PAGE_SETTINGS if not s.group]
+        cells = st.columns(3)
+        for index, setting in enumerate(more):
+            setting_widget(cells[index % 3], setting)
+    sweep_alphas = st.multiselect(
+        "Alpha sweep: one run per alpha, same settings otherwise",
+        ALPHAS,
+        default=list(SWEEP_ALPHAS),
+        key="train_sweep_alphas",
+    )
+    left, right = st.columns(2)
+    start = left.button("Start training", type="primary", key="train_start")
+    sweep = right.button("Start alpha sweep", key="train_sweep")
     if not (start or sweep):
         return
-    if pretrained and not pretrained_available(model):
-        st.error(
-            f"No ImageNet weights for {model} on this machine: untick 'pretrained' "
-            "(random initialisation) or install them."
-        )
+    if sweep and not sweep_alphas:
+        refuse("pick at least one alpha for the sweep.")
         return
     try:
-        config = RunConfig(
-            DataConfig(root=root, image_size=int(image_size), augment=augment),
-            ModelConfig(
-                name=model,
-                pretrained=bool(pretrained),
-                box_head=box_head,
-                frozen_blocks=int(frozen_blocks),
-            ),
-            TrainConfig(
-                alpha=float(alpha),
-                class_weighting=weighting,
-                lr_backbone=lr_backbone,
-                lr_class_head=lr_class,
-                lr_box_head=lr_box,
-                batch_size=int(batch_size),
-                epochs=int(epochs),
-                patience=int(patience),
-                seed=int(seed),
-                cache_stem=bool(cache_stem),
-            ),
-        )
-    except ValueError as error:
-        st.error(f"Cannot start: {error}")
+        config = form_config(root)
+        check = preflight(config)
+    except SettingError as error:
+        refuse(error.for_page() + ".")
         return
+    except DataError as error:
+        refuse(f"{error}. Pick a usable dataset folder in the sidebar (Explore shows its rows).")
+        return
+    except USER_ERRORS as error:
+        refuse(str(error))
+        return
+    for warning in check.warnings:
+        st.warning(warning)
+    waiting = len(jobs.live_jobs())
+    when = f"queued behind {waiting} run(s)" if waiting else "started"
     if start:
         started = [jobs.start(config)]
-        st.toast(f"Run {started[0].name} queued")
-    elif sweep_alphas:
-        started = jobs.sweep(config, sweep_alphas)
-        st.toast(f"Sweep {started[0].sweep}: {len(started)} runs queued")
+        st.toast(f"Run {started[0].name} {when}")
     else:
-        st.error("Pick at least one alpha for the sweep.")
-        return
+        started = jobs.sweep(config, sweep_alphas)
+        st.toast(f"Sweep {started[0].sweep}: {len(started)} runs, the first {when}")
+    st.caption(f"Classes found: {check.split.classes_text()}")
     st.session_state["train_run_pick"] = started[0].name
 
 

@@ -20,11 +20,27 @@ if choice is None:
     st.stop()
 st.caption(describe_model(choice))
 
+
+def _newest(which: str) -> None:
+    st.session_state["webcam_newest"] = which
+
+
 camera, result = st.columns(2)
 with camera:
-    shot = st.camera_input("Snapshot", key="webcam_camera")
-    upload = st.file_uploader("…or upload a photo", type=IMAGE_TYPES, key="webcam_upload")
-source = shot if shot is not None else upload
+    shot = st.camera_input("Snapshot", key="webcam_camera", on_change=_newest, args=("snapshot",))
+    upload = st.file_uploader(
+        "…or upload a photo",
+        type=IMAGE_TYPES,
+        key="webcam_upload",
+        on_change=_newest,
+        args=("uploaded photo",),
+    )
+# The picture answered is the one given last; the caption under the answer names it.
+pictures = {"snapshot": shot, "uploaded photo": upload}
+newest = st.session_state.get("webcam_newest")
+if pictures.get(newest) is None:
+    newest = next((name for name, picture in pictures.items() if picture is not None), None)
+source = pictures.get(newest)
 
 with result:
     if source is None:
@@ -40,11 +56,13 @@ with result:
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
     st.markdown(f"## {verdict} · {prediction.confidence:.0%}")  # the answer first: above the fold
     looked = saliency_choice("webcam_saliency")
-    picture, caption = image, "prediction in red"
+    picture, caption = image, f"the {newest}, prediction in red"
     if looked != "off":
         try:
             picture, _ = looked_at(choice.predictor, image, looked)
-            caption = f"prediction in red · what it looked at {looked_at_words[looked]}"
+            caption = (
+                f"the {newest}, prediction in red · what it looked at {looked_at_words[looked]}"
+            )
         except ValueError as error:  # an ensemble checkpoint
             st.info(f"No saliency map: {error}")
     st.image(drawing.draw_boxes(picture, [box]), caption=caption)

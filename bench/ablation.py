@@ -16,7 +16,8 @@ from dataclasses import replace
 import numpy as np
 
 from maskloc.config import RunConfig, preset
-from maskloc.runs import prepare_data, train_run
+from maskloc.runs import train_run
+from maskloc.trainer_setup import prepare_data
 
 Change = Callable[[RunConfig], None]
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 
-from maskloc.config import SWEEP_ALPHAS, preset
+from maskloc.config import SWEEP_ALPHAS, override, preset
 from maskloc.runs import train_run
 
 
@@ -22,8 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = []  # each run prepares its data as an app job does (decoded images stay cached)
     for alpha in args.alphas:
-        run_config = preset("classroom")
-        run_config.train = replace(run_config.train, alpha=alpha)
+        run_config = override(preset("classroom"), {"train.alpha": alpha})
         best = train_run(run_config, f"{args.out}/a{alpha:.2f}").best_metrics
         results.append(
             {

@@ -23,13 +23,21 @@ import numpy as np
 import torch
 from PIL import Image
 
-from maskloc.config import DEFAULT_CHECKPOINT, DEFAULT_DATA, SWEEP_ALPHAS, RunConfig, preset
+from maskloc.config import (
+    DEFAULT_CHECKPOINT,
+    DEFAULT_DATA,
+    SWEEP_ALPHAS,
+    RunConfig,
+    override,
+    preset,
+)
 from maskloc.data import IMAGE_CACHE, LocalizationDataset, load_dataset
 from maskloc.drawing import draw_boxes, predicted_box
 from maskloc.engine import Trainer, to_float_images
 from maskloc.predict import Predictor
-from maskloc.runs import build_trainer, prepare_data, train_run
+from maskloc.runs import train_run
 from maskloc.stem_cache import forget_all
+from maskloc.trainer_setup import build_trainer, prepare_data
 from maskloc.transforms import train_transform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,10 +146,7 @@ def time_to_iou(
 
 def plain_config() -> RunConfig:
     """The plain reference approach: full fine-tuning at 224 px, pooled heads."""
-    config = preset("full")
-    config.model.box_head = "gap"
-    config.train.epochs = 60
-    return config
+    return override(preset("full"), {"model.box_head": "gap", "train.epochs": 60})
 
 
 def bench_time_to_quality(tmp: str, baseline_limit: float) -> float:
@@ -248,8 +253,7 @@ def bench_webcam(repeats: int = 40) -> None:
 
 def bench_gpu(tmp: str) -> None:
     """GPU only: training images/s of full fine-tuning and seconds to val IoU 0.75."""
-    config = preset("full")
-    config.train.epochs = 40
+    config = override(preset("full"), {"train.epochs": 40})
     data = prepare_data(config.data)
 
     trainer = build_trainer(config, data)
@@ -272,8 +276,7 @@ def bench_gpu(tmp: str) -> None:
 
 
 def _cpu_train_rate() -> float:
-    config = preset("full")
-    config.train.device = "cpu"
+    config = override(preset("full"), {"train.device": "cpu"})
 
     trainer = build_trainer(config, prepare_data(config.data))
     images = torch.randint(0, 255, (32, 3, 224, 224), dtype=torch.uint8)

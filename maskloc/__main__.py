@@ -1,7 +1,10 @@
-"""CLI: python -m maskloc train | evaluate | predict | build-dataset | summary.
+"""CLI: python -m maskloc train | evaluate | ensemble | predict | build-dataset | zoom-out | bench |
+summary | settings.
 
 Arguments are wired to library calls and nothing else; every expected failure ends with one line
-on stderr and exit status 2.
+on stderr and exit status 2. The `train` flags are generated from the settings declared in
+maskloc/config.py (`SETTINGS`). A command is an `_add_<name>(commands)` function that registers its
+parser and handler; `COMMANDS` lists them, so a new command is one line there.
 """
 
 from __future__ import annotations
@@ -14,19 +17,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .config import (
-    BOX_FORMATS,
-    BOX_HEADS,
-    BOX_LOSSES,
-    CLASS_WEIGHTINGS,
     DEFAULT_CHECKPOINT,
     DEFAULT_DATA,
+    PRESETS,
+    SETTINGS,
     DataConfig,
     ModelConfig,
     RunConfig,
+    Setting,
+    SettingError,
+    override,
     preset,
 )
-from .config import PRESETS as TRAIN_PRESETS
-from .transforms import PRESETS as AUGMENT_PRESETS
+
+DEFAULT_PRESET = "full"
 
 
 def _progress_bar(description: str) -> Callable[[int, int], None]:
@@ -80,108 +84,74 @@ def _positive(text: str) -> int:
     return value
 
 
-# CLI option -> (config section, field); unset options keep the preset's value.
-_TRAIN_OPTIONS = {
-    "image_size": ("data", "image_size"),
-    "augment": ("data", "augment"),
-    "val_fraction": ("data", "val_fraction"),
-    "split_seed": ("data", "split_seed"),
-    "model": ("model", "name"),
-    "freeze_backbone": ("model", "freeze_backbone"),
-    "frozen_blocks": ("model", "frozen_blocks"),
-    "box_format": ("model", "box_format"),
-    "box_head": ("model", "box_head"),
-    "dropout": ("model", "dropout"),
-    "cache_stem": ("train", "cache_stem"),
-    "cached_variants": ("train", "cached_variants"),
-    "epochs": ("train", "epochs"),
-    "steps": ("train", "steps"),
-    "eval_every": ("train", "eval_every"),
-    "patience": ("train", "patience"),
-    "alpha": ("train", "alpha"),
-    "box_loss": ("train", "box_loss"),
-    "class_weighting": ("train", "class_weighting"),
-    "lr_backbone": ("train", "lr_backbone"),
-    "lr_class_head": ("train", "lr_class_head"),
-    "lr_box_head": ("train", "lr_box_head"),
-    "weight_decay": ("train", "weight_decay"),
-    "batch_size": ("train", "batch_size"),
-    "ema_decay": ("train", "ema_decay"),
-    "seed": ("train", "seed"),
-    "device": ("train", "device"),
-    "threads": ("train", "num_threads"),
-}
+def _setting_help(setting: Setting) -> str:
+    """The flag's help: what it does, its allowed values, the default preset's value."""
+    choices = setting.choice_help()
+    text = setting.help
+    if any(choices.values()):
+        text += " (" + "; ".join(f"{k}: {v}" for k, v in choices.items()) + ")"
+    elif setting.kind in (int, float) and setting.limits_text():
+        text += f" ({setting.limits_text()})"
+    return text
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting in config.SETTINGS; a flag left out keeps the preset's value."""
+    for setting in SETTINGS.values():
+        if not setting.flag:
+            continue
+        common = {"dest": setting.path, "default": None, "help": _setting_help(setting)}
+        if setting.kind is bool:
+            parser.add_argument(setting.flag, action=argparse.BooleanOptionalAction, **common)
+        elif setting.choices is not None:
+            parser.add_argument(setting.flag, choices=list(setting.choice_help()), **common)
+        else:
+            metavar = setting.flag.removeprefix("--").upper().replace("-", "_")
+            parser.add_argument(setting.flag, type=setting.kind, metavar=metavar, **common)
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "train",
         help="train a model; writes OUT/best.pt, config and history",
-        description="Options left out keep the value of --preset (see maskloc/config.py).",
+        description="Starts from --preset and changes the settings given; a bad value or "
+        "combination, missing ImageNet weights, an unreadable dataset or a class too rare to "
+        "split is refused before any image is read. `python -m maskloc settings` lists them all.",
     )
-    flag = {"action": "store_const", "const": True, "default": None}
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="dataset folder (competition layout)")
     p.add_argument("--out", required=True, help="run folder to create")
-    p.add_argument("--preset", default="full", choices=sorted(TRAIN_PRESETS), help="base settings")
-    p.add_argument("--model", help="own_cnn | mobilenet_v2 | resnet50 | resnet50_fpn")
-    p.add_argument("--no-pretrained", action="store_true", help="random init instead of ImageNet")
-    p.add_argument("--freeze-backbone", **flag, help="train the heads only")
-    p.add_argument("--frozen-blocks", type=int, help="freeze the first N backbone blocks")
     p.add_argument(
-        "--cache-stem",
-        **flag,
-        help="run the frozen blocks once per image and cached variant; train the rest (fast)",
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=list(PRESETS),
+        help="; ".join(f"{name}: {chosen.description}" for name, chosen in PRESETS.items()),
     )
-    p.add_argument("--cached-variants", type=_positive)
-    p.add_argument("--box-format", choices=BOX_FORMATS)
-    p.add_argument("--box-head", choices=BOX_HEADS, help="gap: the notebook's pooled head")
-    p.add_argument("--dropout", type=_fraction)
-    p.add_argument("--image-size", type=_positive)
-    p.add_argument("--augment", choices=sorted(AUGMENT_PRESETS))
-    p.add_argument("--val-fraction", type=_fraction)
-    p.add_argument("--split-seed", type=int)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--steps", type=int, help="step mode: train this many steps")
-    p.add_argument("--eval-every", type=_positive, help="evaluate every N steps (step mode)")
-    p.add_argument("--patience", type=_positive, help="evaluations without gain before stopping")
-    p.add_argument("--alpha", type=_fraction, help="weight of the box loss")
-    p.add_argument("--box-loss", choices=BOX_LOSSES)
-    p.add_argument("--class-weighting", choices=CLASS_WEIGHTINGS)
-    p.add_argument("--lr-backbone", type=float)
-    p.add_argument("--lr-class-head", type=float)
-    p.add_argument("--lr-box-head", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--batch-size", type=_positive)
-    p.add_argument(
-        "--ema-decay", type=float, help="keep a running average of the weights (0: off, ~0.98)"
-    )
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", help="auto | cpu | cuda")
-    p.add_argument("--threads", type=int, help="torch CPU threads (0: library default)")
+    add_setting_flags(p)
     _add_skip_bad_rows(p)
     p.set_defaults(handler=_train)
 
 
 def train_config(args: argparse.Namespace) -> RunConfig:
-    """The preset, overridden by the options that were given, validated as a whole."""
-    config = preset(args.preset)
-    config.data.root = args.data
-    for option, (section, name) in _TRAIN_OPTIONS.items():
-        value = getattr(args, option)
-        if value is not None:
-            setattr(getattr(config, section), name, value)
-    if args.no_pretrained:
-        config.model.pretrained = False
-    return RunConfig.from_dict(config.to_dict())  # re-runs every dataclass check
+    """The preset, overridden by the settings that were given, validated as a whole."""
+    given = {path: getattr(args, path, None) for path in SETTINGS}
+    return override(preset(args.preset), {k: v for k, v in given.items() if v is not None})
 
 
 def _train(args: argparse.Namespace) -> int:
+    import torch
     from tqdm import tqdm
 
+    from .preflight import preflight
     from .runs import train_run
 
     config = train_config(args)
-    _refuse_bad_rows(args.data, args.skip_bad_rows)
+    check = preflight(config, args.skip_bad_rows)
+    for problem in check.folder.train.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    print(f"classes: {check.split.classes_text()}", file=sys.stderr)
+    for warning in check.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if config.train.num_threads:  # a process-wide setting: the CLI owns its process
+        torch.set_num_threads(config.train.num_threads)
     bar = None
 
     def on_batch(trainer) -> None:
@@ -213,6 +183,42 @@ def _train(args: argparse.Namespace) -> int:
     print(
         json.dumps({"run": args.out, **best, "wall_seconds": round(time.monotonic() - started, 1)})
     )
+    return 0
+
+
+def settings_markdown() -> str:
+    """The README's table of `train` flags, made from config.SETTINGS (a test keeps them equal)."""
+    base = preset(DEFAULT_PRESET).to_dict()
+    lines = [
+        f"| flag | Train page control | values | `{DEFAULT_PRESET}` | what it sets |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS.values():
+        if not s.flag:
+            continue
+        flag = f"`{s.flag}` / `--no-{s.flag[2:]}`" if s.kind is bool else f"`{s.flag}`"
+        values = "on / off" if s.kind is bool else s.limits_text() or "text"
+        default = base[s.section][s.name]
+        if s.path == "data.root":
+            default = "data/mask-faces"
+        elif s.kind is bool:
+            default = "on" if default else "off"
+        elif s.kind is float:
+            default = f"{default:g}"
+        label = s.label or "–"
+        lines.append(f"| {flag} | {label} | {values} | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+def _add_settings(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "settings", help="list every training setting: flag, Train page control, values, help"
+    )
+    p.set_defaults(handler=_settings)
+
+
+def _settings(args: argparse.Namespace) -> int:
+    print(settings_markdown(), end="")
     return 0
 
 
@@ -407,22 +413,27 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# One line per command, in the order `--help` lists them.
+COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_train,
+    _add_evaluate,
+    _add_ensemble,
+    _add_predict,
+    _add_build_dataset,
+    _add_zoom_out,
+    _add_bench,
+    _add_summary,
+    _add_settings,
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m maskloc",
         description="Single-object localization: one class (mask / no-mask) and one box per image.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (
-        _add_train,
-        _add_evaluate,
-        _add_ensemble,
-        _add_predict,
-        _add_build_dataset,
-        _add_zoom_out,
-        _add_bench,
-        _add_summary,
-    ):
+    for add in COMMANDS:
         add(commands)
     return parser
 
@@ -442,10 +453,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.handler(args)
-    except (DataError, CheckpointError, ImageError, NonFiniteLoss, WeightsUnavailable) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except SettingError as error:
+        print(f"error: {error.for_cli()}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as error:
+    except (
+        DataError,
+        CheckpointError,
+        ImageError,
+        NonFiniteLoss,
+        WeightsUnavailable,
+        ValueError,
+        OSError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -46,6 +46,16 @@ def atomic_write_json(path: Path, payload: Any) -> None:
     atomic_write_bytes(path, json.dumps(payload, indent=2, default=str).encode())
 
 
+def read_json(path: Path, default: Any) -> Any:
+    """A small JSON file written by atomic_write_json, or `default` when it is missing,
+    unreadable or not of the default's type (a list where a dict belongs counts as unreadable)."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
 def save_checkpoint(
     path: str | Path,
     model: LocalizationModel,
@@ -104,9 +114,21 @@ def read_checkpoint(source: str | Path | bytes) -> dict[str, Any]:
         raise CheckpointError(f"{name}: not a readable PyTorch checkpoint") from error
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CheckpointError(f"{name}: not a readable PyTorch checkpoint ({error})") from error
+    except Exception as error:  # torch's unpickler fails in many ways on foreign bytes
+        raise CheckpointError(
+            f"{name}: not a readable PyTorch checkpoint ({type(error).__name__}: {error})"
+        ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{name}: not a maskloc checkpoint (no '{FORMAT}' marker)")
+    missing = sorted(REQUIRED_KEYS - payload.keys())
+    if "members" not in payload and missing:
+        raise CheckpointError(
+            f"{name}: not a complete maskloc checkpoint (no {', '.join(missing)})"
+        )
     return payload
+
+
+REQUIRED_KEYS = {"class_names", "image_size", "state_dict", "model_config", "mean", "std"}
 
 
 SPLIT_SETTINGS = ("image_size", "val_fraction", "split_seed")
@@ -122,8 +144,7 @@ def ensemble_payload(sources: list[str | Path]) -> dict[str, Any]:
     for source, payload in zip(sources, payloads, strict=True):
         if "members" in payload:
             raise CheckpointError(f"{source}: is an ensemble already; list its members instead")
-        missing = {"class_names", "image_size", "state_dict", "model_config", "mean", "std"}
-        missing -= payload.keys()
+        missing = REQUIRED_KEYS - payload.keys()
         if missing:
             raise CheckpointError(f"{source}: not a complete checkpoint (no {sorted(missing)})")
         data = payload.get("run_config", {}).get("data", {})
@@ -163,7 +184,12 @@ def _build(entry: dict[str, Any], class_count: int) -> LocalizationModel:
     if config.num_classes != class_count:
         raise ValueError(f"{config.num_classes} class outputs but {class_count} class names")
     model = LocalizationModel(config, tuple(entry["mean"]), tuple(entry["std"]))
-    model.load_state_dict(entry["state_dict"], strict=True)
+    missing, unexpected = model.load_state_dict(entry["state_dict"], strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"its weights do not fit {config.name}: {len(missing)} missing "
+            f"(first: {missing[:1]}), {len(unexpected)} unexpected (first: {unexpected[:1]})"
+        )
     return model
 
 
@@ -180,5 +206,8 @@ def load_model(
         else:
             model = _build(payload, classes)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{name}: does not fit its architecture ({error})") from error
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__  # torch's last line names a tensor
+        more = f" and {len(lines) - 2} more" if len(lines) > 2 else ""
+        raise CheckpointError(f"{name}: does not fit its architecture ({reason}{more})") from error
     return model.eval(), payload

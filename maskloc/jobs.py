@@ -10,7 +10,6 @@ no live job in this process is reported as "interrupted".
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import threading
@@ -18,12 +17,12 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import atomic_write_json
-from .config import DEFAULT_RUNS, RunConfig
+from .checkpoint import atomic_write_json, read_json
+from .config import DEFAULT_RUNS, RunConfig, override
 from .engine import Trainer
 from .live_strip import LiveStrip
 from .runs import RunFolder, failure_reason, train_run
@@ -279,8 +278,9 @@ class TrainingJob:
                 self._turnstile.leave(self)
 
     def _end_stopped(self) -> None:
-        self.run.write_status("stopped", "stopped before it started")
-        self._set(state="stopped", message="stopped before it started")
+        """Cancelled while queued: it never started, so its folder goes (no row in run lists)."""
+        shutil.rmtree(self.run.path, ignore_errors=True)
+        self._set(state="stopped", message="cancelled before it started")
 
     def snapshot(self) -> RunSnapshot:
         """A consistent copy of everything a UI needs, taken under the lock."""
@@ -327,25 +327,20 @@ class TrainingJob:
         return snapshot
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    """A small JSON object file, or {} when missing or unreadable."""
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
-
-
 def read_run(path: Path) -> RunSnapshot:
     """A run folder as stored on disk; "running"/"queued" become "interrupted" (no live job)."""
     run = RunFolder(path)
     status = run.status()
     history = run.history()
-    job_file = _read_json(path / JOB_FILE)
+    job_file = read_json(path / JOB_FILE, {})
     state = status.get("state", "interrupted")
     message = status.get("message", "")
     if state in LIVE_STATES:
         state, message = "interrupted", f"no live job (last seen: {message or state})"
+    try:
+        config = run.config()
+    except ValueError as error:  # settings this version no longer accepts: list it, say why
+        config, state, message = RunConfig(), "failed", f"config.json: {error}"
     best = status.get("best") or next((row for row in reversed(history) if row.get("best")), {})
     created = job_file.get("created")
     if created is None:
@@ -357,7 +352,7 @@ def read_run(path: Path) -> RunSnapshot:
         path=path,
         state=state,
         message=message,
-        config=run.config(),
+        config=config,
         history=history,
         best=dict(best),
         sweep=job_file.get("sweep"),
@@ -408,9 +403,7 @@ class JobRegistry:
             sweep_id, n = f"{base}-{n}", n + 1
         jobs = []
         for alpha in alphas:
-            run_config = RunConfig.from_dict(config.to_dict())
-            run_config.train = replace(run_config.train, alpha=alpha)
-            jobs.append(self.start(run_config, sweep=sweep_id))
+            jobs.append(self.start(override(config, {"train.alpha": alpha}), sweep=sweep_id))
         return jobs
 
     def job(self, name: str) -> TrainingJob | None:
@@ -517,6 +510,6 @@ class JobRegistry:
 
     def active_checkpoint(self) -> Path | None:
         """The checkpoint chosen with set_active, while it still exists."""
-        raw = _read_json(self.root / ACTIVE_FILE)
+        raw = read_json(self.root / ACTIVE_FILE, {})
         path = Path(raw["checkpoint"]) if raw.get("checkpoint") else None
         return path if path is not None and path.is_file() else None

@@ -33,6 +33,8 @@ class BackboneSpec:
     box_hidden: tuple[int, ...]
     batchnorm_heads: bool
     description: str
+    blocks: int  # Sequential blocks of the trunk: at most blocks - 1 can be frozen (0: none)
+    imagenet: bool = True  # ImageNet weights exist for it (on this machine or not)
     fine_tap: int | None = None  # Sequential index whose input is the stride-16 map ("fused")
     fine_dim: int = 0
 
@@ -109,6 +111,8 @@ BACKBONES: dict[str, BackboneSpec] = {
         (256, 128),
         False,
         "the notebook's 4-block CNN, He init, no pretraining",
+        blocks=4,
+        imagenet=False,
     ),
     "mobilenet_v2": BackboneSpec(
         _mobilenet_v2,
@@ -117,6 +121,7 @@ BACKBONES: dict[str, BackboneSpec] = {
         (256, 128),
         False,
         "MobileNetV2, ImageNet weights offline",
+        blocks=19,
         fine_tap=14,
         fine_dim=96,
     ),
@@ -127,10 +132,13 @@ BACKBONES: dict[str, BackboneSpec] = {
         (256, 128),
         False,
         "EfficientNet-Lite0, ImageNet weights offline",
+        blocks=18,
         fine_tap=STRIDE_16_INDEX,
         fine_dim=112,
     ),
-    "resnet50": BackboneSpec(_resnet50, 2048, (256,), (512, 256), False, "ResNet50 with MLP heads"),
+    "resnet50": BackboneSpec(
+        _resnet50, 2048, (256,), (512, 256), False, "ResNet50 with MLP heads", blocks=8
+    ),
     "resnet50_fpn": BackboneSpec(
         _PooledFPN,
         768,
@@ -138,8 +146,35 @@ BACKBONES: dict[str, BackboneSpec] = {
         (512, 256),
         True,
         "ResNet50 + FPN, dropout/BatchNorm heads",
+        blocks=0,
     ),
 }
+
+
+def model_config_problem(config: ModelConfig) -> str | None:
+    """What in a ModelConfig this backbone cannot do, as a SettingError template, or None."""
+    spec = BACKBONES.get(config.name)
+    if spec is None:  # the setting's own choices check reports it
+        return None
+    if config.pretrained and not spec.imagenet:
+        return f"{config.name} has no ImageNet weights: {{model.pretrained:off}}"
+    if config.frozen_blocks and config.frozen_blocks >= spec.blocks:
+        most = f"at most {spec.blocks - 1}" if spec.blocks else "none (use {model.freeze_backbone})"
+        return (
+            f"{{model.frozen_blocks}} is {config.frozen_blocks}, but {config.name} has "
+            f"{spec.blocks} blocks: it can freeze {most}"
+        )
+    if config.box_head == "fused" and (
+        spec.fine_tap is None or config.freeze_backbone or config.frozen_blocks > spec.fine_tap
+    ):
+        able = [
+            f"{n} (at most {b.fine_tap} frozen blocks)" for n, b in BACKBONES.items() if b.fine_tap
+        ]
+        return (
+            f"{{model.box_head}} 'fused' needs {config.name}'s stride-16 map trainable; "
+            f"models that have one: {', '.join(able)}"
+        )
+    return None
 
 
 SPATIAL_GRID = 7

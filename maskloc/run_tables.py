@@ -1,4 +1,8 @@
-"""Tables of runs for a UI: one row per run, and a sweep's runs by alpha."""
+"""Tables of runs for a UI: one row per run, and a sweep's runs by alpha.
+
+The runs table is made to be shown as it is: scores are text ("–" where a run has none yet,
+never "None"), and "epochs" says how far a live run has got ("2 of 12", "preparing", "waiting").
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,23 @@ from .jobs import RunSnapshot, loss_shares
 _SCORES = ("mean_iou", "iou50", "accuracy", "balanced_accuracy")
 
 
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def progress_text(s: RunSnapshot) -> str:
+    """How far a run got, in epochs (or steps in step mode)."""
+    if s.state == "queued":
+        return "waiting"
+    if s.state == "running" and not s.step:
+        return "preparing"
+    if s.config.train.steps:
+        return f"step {s.step} of {s.config.train.steps}" if s.state == "running" else str(s.step)
+    return f"{s.epoch} of {s.config.train.epochs}" if s.state == "running" else str(s.epoch)
+
+
 def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """One row per run: what it is, how far it got, its best scores."""
+    """One row per run: what it is, how far it got, its best scores (as text, "–" if none)."""
     rows = []
     for s in snapshots:
         rows.append(
@@ -24,8 +43,8 @@ def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
                 "pretrained": s.config.model.pretrained,
                 "size": s.config.data.image_size,
                 "alpha": s.config.train.alpha,
-                "epochs": s.epoch,
-                **{key: s.best.get(key) for key in _SCORES},
+                "epochs": progress_text(s),
+                **{key: _score(s.best.get(key)) for key in _SCORES},
                 "sweep": s.sweep or "",
                 "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
             }

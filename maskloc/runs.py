@@ -6,182 +6,25 @@ each written atomically as the run goes, so a crash or restart loses nothing alr
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, WeightedRandomSampler
 
-from .checkpoint import atomic_write_json, save_checkpoint
-from .config import DataConfig, RunConfig
-from .data import (
-    IMAGE_CACHE,
-    DatasetFolder,
-    LocalizationDataset,
-    Progress,
-    channel_stats,
-    load_dataset,
-    split_indices,
-)
-from .engine import Trainer, TrainerState, resolve_device, set_seed
+from .checkpoint import atomic_write_json, read_json, save_checkpoint
+from .config import RunConfig
+from .data import Progress
+from .engine import Trainer, TrainerState
 from .live_strip import LiveStrip, strip_positions
-from .losses import LocalizationLoss, balanced_class_weights
-from .models import LocalizationModel
-from .stem_cache import StemView, memo_key, remembered, stem_features
-from .transforms import train_transform
+from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 # Start-up work before the first training step, in order; a UI shows each with its own progress.
 STARTUP_PHASES = ("decoding images", "stem features")
 StartupProgress = Callable[[str, int, int], None]  # (phase, done, total)
-
-
-@dataclass
-class PreparedData:
-    """A validated dataset with its images decoded once, split, and its channel statistics."""
-
-    folder: DatasetFolder
-    images: np.ndarray
-    boxes: np.ndarray
-    labels: np.ndarray
-    train_idx: np.ndarray
-    val_idx: np.ndarray
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    image_size: int
-
-    def subset(self, which: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        idx = self.train_idx if which == "train" else self.val_idx
-        return self.images[idx], self.boxes[idx], self.labels[idx]
-
-
-def prepare_data(config: DataConfig, progress: Progress | None = None) -> PreparedData:
-    """Load, validate, split (grouped by `source` when present) and cache a dataset folder."""
-    folder = load_dataset(config.root)
-    frame = folder.train.frame
-    labels = folder.labels(folder.train)
-    groups = frame["source"].to_numpy() if "source" in frame.columns else None
-    train_idx, val_idx = split_indices(labels, groups, config.val_fraction, config.split_seed)
-    images = IMAGE_CACHE.load(frame["path"].tolist(), config.image_size, progress)
-    mean, std = channel_stats(images[train_idx])
-    boxes = folder.train.normalized_boxes()
-    return PreparedData(
-        folder, images, boxes, labels, train_idx, val_idx, mean, std, config.image_size
-    )
-
-
-def make_loaders(
-    data: PreparedData, config: RunConfig, device: torch.device
-) -> tuple[DataLoader, DataLoader]:
-    """Training loader (augmented, optionally class-balanced sampling) and validation loader."""
-    train_cfg = config.train
-    generator = torch.Generator().manual_seed(train_cfg.seed)
-    train_set = LocalizationDataset(
-        *data.subset("train"), transform=train_transform(config.data.augment, train_cfg.seed)
-    )
-    sampler = None
-    if train_cfg.class_weighting == "sampler":
-        counts = np.bincount(train_set.labels, minlength=len(data.folder.class_names))
-        weights = 1.0 / counts[train_set.labels]
-        sampler = WeightedRandomSampler(weights, len(weights), generator=generator)
-    pin = device.type == "cuda"
-    train_loader = DataLoader(
-        train_set,
-        batch_size=train_cfg.batch_size,
-        shuffle=sampler is None,
-        sampler=sampler,
-        generator=generator,
-        drop_last=len(train_set) > train_cfg.batch_size,
-        pin_memory=pin,
-    )
-    val_loader = DataLoader(
-        LocalizationDataset(*data.subset("val")), batch_size=64, shuffle=False, pin_memory=pin
-    )
-    return train_loader, val_loader
-
-
-def _stem_loaders(
-    model: LocalizationModel,
-    data: PreparedData,
-    config: RunConfig,
-    device: torch.device,
-    progress: Progress | None,
-) -> tuple[DataLoader, DataLoader]:
-    """Loaders over cached stem outputs: augmented variants for training, originals for val.
-
-    The cached variants are drawn with the data's split seed, not the run's seed: a run's seed
-    still changes the heads' initialisation, the batch order and which variant each step sees,
-    and a new seed (or alpha, or learning rate) reuses the features already computed.
-    """
-    variant_seed = config.data.split_seed
-    transform = train_transform(config.data.augment, variant_seed)
-    variants = config.train.cached_variants
-    train_arrays, val_arrays = data.subset("train"), data.subset("val")
-    m = config.model
-    key = memo_key(
-        m.name, m.pretrained, m.frozen_blocks, config.data.augment, variants, variant_seed
-    )
-    train_set = remembered(
-        memo_key(key, "train", arrays=train_arrays),
-        lambda: stem_features(model, *train_arrays, transform, variants, device, progress),
-    )
-    val_set = remembered(
-        memo_key(key, "val", arrays=val_arrays),
-        lambda: stem_features(model, *val_arrays, None, 1, device),
-    )
-    generator = torch.Generator().manual_seed(config.train.seed)
-    batch = config.train.batch_size
-    train_loader = DataLoader(
-        train_set,
-        batch_size=batch,
-        shuffle=True,
-        generator=generator,
-        drop_last=len(train_set) > batch,
-    )
-    return train_loader, DataLoader(val_set, batch_size=128)
-
-
-def build_trainer(
-    config: RunConfig,
-    data: PreparedData,
-    stop_event: threading.Event | None = None,
-    progress: Progress | None = None,
-) -> Trainer:
-    """Model, loss and Trainer for a config on prepared data (seeded before anything random).
-
-    With `cache_stem` and a frozen stem, the Trainer sees a StemView over cached stem outputs.
-    """
-    set_seed(config.train.seed)
-    if config.train.num_threads:
-        torch.set_num_threads(config.train.num_threads)
-    device = resolve_device(config.train.device)
-    num_classes = len(data.folder.class_names)
-    config.model.num_classes = num_classes
-    model = LocalizationModel(config.model, data.mean, data.std)
-    weights = None
-    if config.train.class_weighting == "balanced":
-        weights = balanced_class_weights(torch.from_numpy(data.labels[data.train_idx]), num_classes)
-    loss_fn = LocalizationLoss(config.train.alpha, config.train.box_loss, weights)
-    if config.train.cache_stem and model.has_frozen_stem:
-        if config.train.class_weighting == "sampler":
-            raise ValueError("cache_stem does not support the 'sampler' class weighting")
-        train_loader, val_loader = _stem_loaders(model, data, config, device, progress)
-        return Trainer(
-            StemView(model), train_loader, val_loader, loss_fn, config.train, device, stop_event
-        )
-    train_loader, val_loader = make_loaders(data, config, device)
-    return Trainer(model, train_loader, val_loader, loss_fn, config.train, device, stop_event)
-
-
-def trained_model(trainer: Trainer) -> LocalizationModel:
-    """The full model behind a Trainer, whether it trained on images or on cached stem outputs."""
-    return trainer.model.model if isinstance(trainer.model, StemView) else trainer.model
 
 
 class RunFolder:
@@ -198,20 +41,17 @@ class RunFolder:
     def checkpoint(self) -> Path:
         return self.path / "best.pt"
 
-    def _read(self, name: str, default: Any) -> Any:
-        try:
-            return json.loads((self.path / name).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return default
-
     def config(self) -> RunConfig:
-        return RunConfig.from_dict(self._read("config.json", {}))
+        """The run's settings; SettingError if config.json holds values no longer allowed."""
+        return RunConfig.from_dict(read_json(self.path / "config.json", {}))
 
     def history(self) -> list[dict[str, Any]]:
-        return self._read("history.json", [])
+        return read_json(self.path / "history.json", [])
 
     def status(self) -> dict[str, Any]:
-        return self._read("status.json", {"state": "interrupted", "message": "no status file"})
+        return read_json(
+            self.path / "status.json", {"state": "interrupted", "message": "no status file"}
+        )
 
     def write_config(self, config: RunConfig) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -273,6 +113,7 @@ def train_run(
     run.write_status("running", "preparing data")
     try:
         data = data or prepare_data(config.data, phase(STARTUP_PHASES[0]))
+        config = for_data(config, data)
         trainer = build_trainer(config, data, stop_event, phase(STARTUP_PHASES[1]))
         strip = run_strip(data)
         strip.save(run.path)

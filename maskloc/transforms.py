@@ -190,16 +190,31 @@ NOTEBOOK_AUGMENTATIONS = (
     "Affine",
 )
 
-PRESETS: dict[str, Callable[[], list[A.BasicTransform]]] = {
-    "none": list,
-    "flip": lambda: [CATALOGUE["HorizontalFlip"].create()],
-    "notebook": lambda: [CATALOGUE[name].create() for name in NOTEBOOK_AUGMENTATIONS],
+
+@dataclass(frozen=True)
+class Augmentation:
+    """A named training augmentation recipe: what it does, and how to build its transforms."""
+
+    description: str
+    build: Callable[[], list[A.BasicTransform]]
+
+
+AUGMENTATIONS: dict[str, Augmentation] = {
+    "none": Augmentation("no augmentation", list),
+    "flip": Augmentation("horizontal flip only", lambda: [CATALOGUE["HorizontalFlip"].create()]),
+    "notebook": Augmentation(
+        "the notebook's five: flip, brightness/contrast, motion blur, hue/saturation, affine",
+        lambda: [CATALOGUE[name].create() for name in NOTEBOOK_AUGMENTATIONS],
+    ),
     # Webcam frames show smaller, off-centre faces than the training crops.
-    "zoom_out": lambda: [
-        *(CATALOGUE[name].create() for name in NOTEBOOK_AUGMENTATIONS[:-1]),
-        CATALOGUE["Affine"].create(p=0.7, scale=(0.45, 1.1), translate=0.2),
-        CATALOGUE["ToGray"].create(p=0.05),
-    ],
+    "zoom_out": Augmentation(
+        "the notebook's, with faces shrunk and moved like in webcam frames, some grayscale",
+        lambda: [
+            *(CATALOGUE[name].create() for name in NOTEBOOK_AUGMENTATIONS[:-1]),
+            CATALOGUE["Affine"].create(p=0.7, scale=(0.45, 1.1), translate=0.2),
+            CATALOGUE["ToGray"].create(p=0.05),
+        ],
+    ),
 }
 
 
@@ -222,9 +237,11 @@ def compose(
     return pipeline
 
 
-def train_transform(preset: str, seed: int | None = None) -> A.Compose | None:
-    """The training augmentation for a preset name, or None for no augmentation."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown augmentation preset {preset!r}; choose one of {sorted(PRESETS)}")
-    transforms = PRESETS[preset]()
+def train_transform(augmentation: str, seed: int | None = None) -> A.Compose | None:
+    """The training pipeline of a named augmentation recipe, or None for no augmentation."""
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(
+            f"unknown augmentation {augmentation!r}; choose one of {', '.join(AUGMENTATIONS)}"
+        )
+    transforms = AUGMENTATIONS[augmentation].build()
     return compose(transforms, seed=seed) if transforms else None

@@ -79,17 +79,25 @@ def find_weights(arch: str) -> Path | None:
     return path if path is not None and sha256_prefix_matches(path) else None
 
 
+def missing_weights_template(arch: str) -> str:
+    """Why `arch` cannot start from ImageNet weights here and what to do, as a SettingError
+    template (it names the setting as the CLI flag or the Train page checkbox)."""
+    if arch not in _SOURCES:
+        return f"no ImageNet weights are known for {arch}: {{model.pretrained:off}}"
+    name, how, _ = _SOURCES[arch]
+    return (
+        f"ImageNet weights for {arch} ({name}) are not on this machine and cannot be downloaded "
+        f"here: {{model.pretrained:off}} to train from random weights, or {how}"
+    )
+
+
 def load_pretrained_state(arch: str) -> dict[str, torch.Tensor]:
     """ImageNet state dict for `arch`, or WeightsUnavailable saying how to get it."""
-    if arch not in _SOURCES:
-        raise WeightsUnavailable(f"no pretrained weights are known for {arch!r}")
     path = find_weights(arch)
     if path is None:
-        name, how, _ = _SOURCES[arch]
-        raise WeightsUnavailable(
-            f"ImageNet weights for {arch} ({name}) are not on this machine and cannot be "
-            f"downloaded here; {how}, or train with pretrained=False (random init)"
-        )
+        from .config import SettingError  # its wording of the setting, flag and checkbox
+
+        raise WeightsUnavailable(str(SettingError(missing_weights_template(arch))))
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

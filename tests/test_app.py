@@ -4,6 +4,7 @@ folder (set through MASKLOC_DATA, MASKLOC_RUNS and MASKLOC_CHECKPOINT)."""
 from __future__ import annotations
 
 import io
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,24 +309,101 @@ def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
     assert at.button(key="train_start") is not None
 
 
-def test_an_exception_in_the_worker_shows_on_the_page(env):
+def test_an_exception_in_the_worker_shows_on_the_page(env, monkeypatch):
+    import maskloc.runs
+
+    def broken_disk(*_):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(maskloc.runs, "prepare_data", broken_disk)  # after every check passed
     at = open_page("app_pages/train.py")
     fill_small_run(at, epochs=1)
-    at.number_input(key="train_frozen_blocks").set_value(14)  # own_cnn has only 4 blocks
     at.button(key="train_start").click().run()
     assert not at.exception
     poll(at, lambda a: run_states(a) == ["failed"])
-    assert any("This run failed" in e and "cannot freeze" in e for e in texts(at.error))
+    assert any("This run failed: OSError: disk on fire" in e for e in texts(at.error))
 
 
 def test_train_refuses_pretrained_own_cnn(env):
     at = open_page("app_pages/train.py")
-    at.selectbox(key="train_model").set_value("own_cnn")
+    at.selectbox(key="train_model").set_value("own_cnn").run()
+    assert at.checkbox(key="train_pretrained").value is False  # the model's own default
     at.checkbox(key="train_pretrained").set_value(True)
     at.button(key="train_start").click().run()
     assert not at.exception
-    assert any("No ImageNet weights for own_cnn" in e for e in texts(at.error))
+    assert texts(at.error) == [
+        "Not started: own_cnn has no ImageNet weights: untick 'ImageNet-pretrained backbone'."
+    ]
     assert run_states(at) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("train_epochs", 0, "Not started: 'Epochs' must be at least 1, got 0."),
+        (
+            "train_patience",
+            None,
+            "Not started: 'Early-stopping patience' must be a number, got None.",
+        ),
+        (
+            "train_frozen_blocks",
+            14,
+            "Not started: 'Frozen backbone blocks' is 14, but own_cnn has 4",
+        ),
+    ],
+)
+def test_train_refuses_a_bad_number_next_to_start_and_queues_nothing(env, key, value, message):
+    at = open_page("app_pages/train.py")
+    assert not at.get("form")  # no form: Enter in a field never submits anything
+    fill_small_run(at, epochs=1)
+    at.number_input(key=key).set_value(value).run()  # like pressing Enter in the field
+    assert not at.exception and not jobs_of(env)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith(message)
+    assert run_states(at) == [] and not jobs_of(env) and not any(env.runs.glob("*/config.json"))
+
+
+def test_train_refuses_a_missing_dataset_folder_and_a_typo_class(env, tmp_path):
+    at = open_page("app_pages/train.py")
+    fill_small_run(at, epochs=1)
+    at.text_input(key="data_root").set_value(str(tmp_path / "nowhere")).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert "dataset folder not found" in error and "sidebar" in error
+    at.button(key="data_bundled").click().run()
+    with (env.data / "train.csv").open("a") as handle:
+        handle.write("img_024.jpg,5,5,20,20,maks,photo99\n")
+    clear_caches()
+    at.button(key="train_sweep").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith("Not started: class 'maks' has 1 row (train.csv row 26)")
+    assert run_states(at) == [] and not jobs_of(env)
+
+
+def test_train_toast_says_started_then_queued(env):
+    at = open_page("app_pages/train.py")
+    fill_small_run(at, epochs=200, batch_size=4)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert at.toast[0].value.endswith(" started")
+    assert any(c.startswith("Classes found: mask 16 rows (") for c in texts(at.caption))
+    at.button(key="train_start").click().run()
+    assert "queued behind 1 run(s)" in at.toast[0].value
+    table = frame_with(at, "state")
+    assert "None" not in table.astype(str).to_numpy().ravel().tolist()
+    live = table[table["state"].isin(["running", "queued"])]
+    assert "0" not in live["epochs"].tolist()
+
+
+def jobs_of(env: Env) -> list:
+    from app_pages._common import _registry
+
+    return _registry(str(env.runs.resolve())).live_jobs()
 
 
 # --- Predict -------------------------------------------------------------------------------------
@@ -375,6 +453,23 @@ def test_predict_one_uploaded_image_and_refuses_garbage(env):
     assert any("not an image file" in e for e in texts(at.error))
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"nope", b"a text file renamed .pt\n" * 30, b"", pickle.dumps({})],
+    ids=["bytes", "text", "empty", "empty pickle"],
+)
+@pytest.mark.parametrize("page", ["predict", "webcam"])
+def test_a_bad_uploaded_checkpoint_is_a_plain_message(env, monkeypatch, tmp_path, content, page):
+    monkeypatch.setenv("MASKLOC_CHECKPOINT", str(tmp_path / "missing.pt"))
+    at = open_page(f"app_pages/{page}.py")
+    uploader = at.file_uploader(key=f"{page}_model_upload_file")
+    uploader.set_value(("broken.pt", content, "application/octet-stream")).run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith("Cannot load this model: ") and ": not a" in error
+    assert "Error:" not in error.split("(")[0] and "Traceback" not in error
+
+
 def test_predict_with_an_uploaded_checkpoint(env, monkeypatch, tmp_path):
     monkeypatch.setenv("MASKLOC_CHECKPOINT", str(tmp_path / "missing.pt"))
     at = open_page("app_pages/predict.py")
@@ -412,6 +507,20 @@ def test_webcam_snapshot_gets_a_drawn_prediction(env):
     at.run()
     assert not at.exception
     assert any("Cannot use this picture" in e for e in texts(at.error))
+
+
+def test_webcam_answers_the_picture_given_last(env):
+    at = open_page("app_pages/webcam.py")
+    at.camera_input(key="webcam_camera").set_value(("shot.jpg", jpeg(160, 120), "image/jpeg"))
+    at.run()
+    assert at.image[0].captions == ["the snapshot, prediction in red"]
+    at.file_uploader(key="webcam_upload").set_value(("face.jpg", jpeg(96, 80), "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert at.image[0].captions == ["the uploaded photo, prediction in red"]
+    at.camera_input(key="webcam_camera").set_value(("shot2.jpg", jpeg(120, 120), "image/jpeg"))
+    at.run()
+    assert at.image[0].captions == ["the snapshot, prediction in red"]
 
 
 def test_train_lists_runs_from_disk_and_deletes_one(env, checkpoint):

@@ -118,6 +118,28 @@ def test_a_deep_link_as_the_first_request_gets_the_real_navigation(tmp_path):
         stop_app(server)
 
 
+def test_a_spanish_browser_gets_spanish_navigation(app_url):
+    """Chromium set to Spanish: the app follows the browser's language without any setting."""
+    from playwright.sync_api import sync_playwright
+
+    from app_pages._i18n import catalogue
+    from app_pages._site import PAGES
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, "--lang=es-ES"]
+        )
+        tab = browser.new_context(locale="es-ES").new_page()
+        tab.set_default_timeout(60_000)
+        _open(tab, app_url, "maskloc: ¿mascarilla o no, y dónde está la cara?")
+        nav = tab.locator('[data-testid="stSidebarNav"] a')
+        titles = [t.strip().splitlines()[-1] for t in nav.all_inner_texts()]
+        assert titles == [catalogue("es").gettext(p.title) for p in PAGES]
+        assert titles[0] == "Inicio"
+        tab.screenshot(path=str(SHOTS / "home-es.png"))
+        browser.close()
+
+
 def test_training_run_streams_a_growing_chart(page, app_url):
     _open(page, f"{app_url}/train", "Train")
     page.get_by_role("button", name="Start training").click()

@@ -175,3 +175,52 @@ def test_ensemble_refuses_one_member_and_nesting(tmp_path):
     atomic_write_bytes(nested, checkpoint_bytes(ensemble_payload([a, b])))
     with pytest.raises(CheckpointError, match=r"ab\.pt: is an ensemble already"):
         ensemble_payload([nested, a])
+
+
+def _bad_checkpoints(good: bytes) -> dict[str, bytes]:
+    """Files a user may pick as a checkpoint, each unusable in its own way."""
+    buffer = io.BytesIO()
+    torch.save({"format": "maskloc-checkpoint/1", "class_names": ["mask", "no-mask"]}, buffer)
+    missing_keys = buffer.getvalue()
+    payload = torch.load(io.BytesIO(good), weights_only=True)
+    payload["state_dict"] = {"renamed." + k: v for k, v in payload["state_dict"].items()}
+    wrong_keys = checkpoint_bytes({k: v for k, v in payload.items() if k != "format"})
+    return {
+        "text renamed .pt": b"these are my lecture notes, not weights\n" * 20,
+        "empty file": b"",
+        "truncated zip": good[: len(good) // 2],
+        "empty pickle": pickle.dumps({}),
+        "pickled None": pickle.dumps(None),
+        "marker but missing keys": missing_keys,
+        "state dict with wrong keys": wrong_keys,
+    }
+
+
+BAD_CHECKPOINTS = [
+    "text renamed .pt",
+    "empty file",
+    "truncated zip",
+    "empty pickle",
+    "pickled None",
+    "marker but missing keys",
+    "state dict with wrong keys",
+]
+
+
+@pytest.mark.parametrize("kind", BAD_CHECKPOINTS)
+def test_any_bad_checkpoint_is_a_checkpoint_error_in_the_library_and_the_cli(
+    checkpoint, tmp_path, capsys, kind
+):
+    from maskloc.__main__ import main
+
+    path, _ = checkpoint
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(_bad_checkpoints(path.read_bytes())[kind])
+    with pytest.raises(CheckpointError, match=r"bad\.pt: (not a|does not fit)") as error:
+        Predictor(bad)
+    assert "Traceback" not in str(error.value)
+    with pytest.raises(CheckpointError):
+        load_model(bad.read_bytes())
+    assert main(["summary", "--checkpoint", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {bad}: ")

@@ -30,8 +30,7 @@ def trained(tmp_path_factory):
         "--out",
         str(run),
         "--model",
-        "own_cnn",
-        "--no-pretrained",
+        "own_cnn",  # no --no-pretrained: own_cnn has no ImageNet weights, so none are asked for
         "--epochs",
         "2",
         "--image-size",
@@ -42,6 +41,7 @@ def trained(tmp_path_factory):
         "cpu",
     )
     assert done.returncode == 0, done.stderr
+    assert "classes: mask 20 rows (" in done.stderr and ", no-mask 10 rows (" in done.stderr
     return root, run, json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -128,7 +128,6 @@ def test_predict_writes_submission_in_competition_format(trained, tmp_path):
         (["evaluate", "--checkpoint", "nope.pt"], "nope.pt: file not found"),
         (["train", "--data", "/no/such/folder", "--out", "{tmp}/r"], "dataset folder not found"),
         (["predict", "--checkpoint", "{ckpt}", "--data", "/no/such"], "dataset folder not found"),
-        (["train", "--data", "{root}", "--out", "{tmp}/r", "--model", "resnet9"], "unknown model"),
     ],
 )
 def test_bad_input_ends_with_one_clear_line(trained, tmp_path, capsys, args, message):
@@ -140,17 +139,86 @@ def test_bad_input_ends_with_one_clear_line(trained, tmp_path, capsys, args, mes
     assert "Traceback" not in "".join(err)
 
 
-def test_bad_arguments_are_refused_by_the_parser(capsys):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--alpha", "1.5"], "error: --alpha must be within [0, 1], got 1.5"),
+        (["--epochs", "0"], "error: --epochs must be at least 1, got 0"),
+        (
+            ["--model", "own_cnn", "--pretrained"],
+            "error: own_cnn has no ImageNet weights: use --no-pretrained",
+        ),
+        (
+            ["--model", "own_cnn", "--frozen-blocks", "14"],
+            "error: --frozen-blocks is 14, but own_cnn has 4 blocks: it can freeze at most 3",
+        ),
+        (
+            ["--cache-stem", "--class-weighting", "sampler"],
+            "error: --cache-stem does not work with --class-weighting 'sampler'",
+        ),
+    ],
+)
+def test_bad_settings_are_refused_before_any_work_naming_the_flag(
+    tmp_path, capsys, monkeypatch, args, message
+):
+    import maskloc.preflight
+
+    def no_reading(*_):
+        raise AssertionError("the dataset was read")
+
+    monkeypatch.setattr(maskloc.preflight, "load_dataset", no_reading)
+    assert main(["train", "--out", str(tmp_path / "r"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message)
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_choices_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["train", "--out", "x", "--alpha", "1.5"])
+        main(["train", "--out", "x", "--model", "resnet9"])
     assert exit_info.value.code == 2
-    assert "not within [0, 1]" in capsys.readouterr().err
+    assert "--model: invalid choice: 'resnet9'" in capsys.readouterr().err
 
 
-def test_every_command_has_help():
-    for command in ("train", "evaluate", "predict", "build-dataset", "summary"):
-        done = _cli(command, "--help")
-        assert done.returncode == 0 and "usage:" in done.stdout
+def test_missing_imagenet_weights_are_named_before_any_image_is_read(tmp_path, capsys, monkeypatch):
+    import maskloc.preflight
+
+    def no_reading(*_):
+        raise AssertionError("the dataset was read")
+
+    monkeypatch.setattr(maskloc.preflight, "pretrained_available", lambda name: False)
+    monkeypatch.setattr(maskloc.preflight, "load_dataset", no_reading)
+    assert main(["train", "--out", str(tmp_path / "r"), "--model", "resnet50"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ImageNet weights for resnet50 (resnet50-0676ba61.pth) are not")
+    assert "use --no-pretrained to train from random weights" in err
+
+
+def test_a_typo_class_is_refused_naming_it_and_its_row(tmp_path, capsys):
+    root = make_dataset(tmp_path / "ds", n=12, n_test=2)
+    frame = pd.read_csv(root / "train.csv")
+    frame.loc[4, "class"] = "maks"
+    frame.to_csv(root / "train.csv", index=False)
+    assert main(["train", "--data", str(root), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: class 'maks' has 1 row (train.csv row 6): too few to be in both the training and "
+        "the validation split; fix the class name if it is a typo, add rows of it, or remove them"
+    ]
+    assert not (tmp_path / "r").exists()
+
+
+def test_every_command_has_help_and_the_docstring_names_it(capsys):
+    import maskloc.__main__ as cli
+
+    commands = list(cli.build_parser()._subparsers._group_actions[0].choices)
+    assert len(commands) >= 9
+    for command in commands:
+        assert command in cli.__doc__
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage:" in capsys.readouterr().out
 
 
 def test_summary_prints_the_layer_table():
@@ -169,8 +237,8 @@ def test_train_options_override_the_preset_and_are_validated():
     config = train_config(args)
     assert not config.model.pretrained and config.model.box_head == "gap"
     assert config.train.alpha == 0.7 and not config.train.cache_stem  # the "full" preset
-    with pytest.raises(ValueError, match="patience"):
-        train_config(parser.parse_args(["train", "--out", "x", "--epochs", "-1"]))
+    args = parser.parse_args(["train", "--out", "x", "--preset", "classroom", "--no-cache-stem"])
+    assert not train_config(args).train.cache_stem and train_config(args).model.frozen_blocks == 14
 
 
 def test_bad_rows_stop_the_cli_unless_skipped(trained, tmp_path, capsys):

@@ -9,7 +9,7 @@ import torch
 
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from maskloc.engine import NonFiniteLoss, Trainer
-from maskloc.runs import build_trainer, prepare_data
+from maskloc.trainer_setup import build_trainer, prepare_data
 
 
 def _config(root, **train) -> RunConfig:
@@ -176,3 +176,20 @@ def test_ema_evaluates_and_keeps_the_averaged_weights(tiny_dataset):
     assert any(not torch.equal(kept[k], raw[k]) for k in kept)
     trainer.ema = None  # evaluate the restored model itself
     assert trainer.evaluate()["mean_iou"] == pytest.approx(state.best_metrics["mean_iou"], abs=1e-6)
+
+
+def test_build_trainer_leaves_the_config_and_the_thread_count_alone(tiny_dataset):
+    """It runs on a server's worker thread: no change to the caller's config, none to torch's
+    process-wide thread count (which every session shares)."""
+    config = _config(tiny_dataset, epochs=1, num_threads=1)
+    config.model.num_classes = 7  # stale: the data has two classes
+    before, threads = config.to_dict(), torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        trainer = build_trainer(config, prepare_data(config.data))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert config.to_dict() == before
+    assert trainer.model.config.num_classes == 2
+    assert trainer.model.class_head[-1][-1].out_features == 2

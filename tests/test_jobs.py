@@ -108,12 +108,13 @@ def test_second_job_waits_in_the_queue(registry, tiny_dataset):
     third.stop()  # a queued job leaves the line without training
     assert third.join(TIMEOUT)
     assert third.snapshot().state == "stopped" and third.snapshot().step == 0
+    assert not third.run.path.exists()  # it never started: no folder, no row in the runs table
     first.stop()
     assert second.join(TIMEOUT)
     assert first.snapshot().state == "stopped"
     assert second.snapshot().state == "finished"
     names = {s.name: s.state for s in registry.runs()}
-    assert names == {first.name: "stopped", second.name: "finished", third.name: "stopped"}
+    assert names == {first.name: "stopped", second.name: "finished"}
 
 
 def test_stale_running_folder_is_shown_as_interrupted(tmp_path, tiny_dataset):
@@ -130,6 +131,42 @@ def test_stale_running_folder_is_shown_as_interrupted(tmp_path, tiny_dataset):
     assert "epoch 3" in runs["b-run"].message
     assert registry.snapshot("b-run").state == "interrupted"
     assert not registry.busy
+
+
+def test_a_folder_with_settings_no_longer_allowed_is_listed_as_failed(tmp_path, tiny_dataset):
+    from maskloc.checkpoint import atomic_write_json
+
+    run = RunFolder(tmp_path / "runs" / "old-run")
+    run.write_config(tiny_config(tiny_dataset))
+    raw = tiny_config(tiny_dataset).to_dict()
+    raw["train"]["epochs"] = 0
+    atomic_write_json(run.path / "config.json", raw)
+    run.write_status("finished", "all steps done")
+    (listed,) = JobRegistry(tmp_path / "runs").runs()
+    assert listed.state == "failed"
+    assert (
+        listed.message
+        == "config.json: --epochs ('Epochs' on the Train page) must be at least 1, got 0"
+    )
+
+
+def _snapshot(state: str, **values) -> RunSnapshot:
+    config = tiny_config(Path("."), epochs=12)
+    return RunSnapshot("r", Path("r"), state, "", config, [], values.pop("best", {}), **values)
+
+
+def test_runs_table_says_how_far_a_run_got_never_none():
+    rows = [
+        _snapshot("queued"),
+        _snapshot("running"),  # preparing data: no step yet
+        _snapshot("running", step=5, epoch=2),
+        _snapshot("finished", step=60, epoch=12, best={"mean_iou": 0.61234, "accuracy": 0.9}),
+    ]
+    table = runs_table(rows)
+    assert table["epochs"].tolist() == ["waiting", "preparing", "2 of 12", "12"]
+    assert table["mean_iou"].tolist() == ["–", "–", "–", "0.612"]
+    assert table["iou50"].tolist() == ["–"] * 4
+    assert "None" not in table.astype(str).to_numpy().ravel().tolist()
 
 
 def test_alpha_sweep_runs_every_alpha(registry, tiny_dataset):

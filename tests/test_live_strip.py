@@ -12,7 +12,8 @@ from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from maskloc.drawing import PREDICTION_COLOR, TRUTH_COLOR
 from maskloc.live_strip import LiveStrip, strip_positions
 from maskloc.models import LocalizationModel
-from maskloc.runs import STARTUP_PHASES, build_trainer, prepare_data, train_run
+from maskloc.runs import STARTUP_PHASES, train_run
+from maskloc.trainer_setup import build_trainer, prepare_data
 
 
 def test_strip_positions_mix_the_classes_and_spread_over_the_split():
@@ -130,7 +131,7 @@ def test_stem_features_are_shared_across_seeds_and_alphas(tiny_dataset, monkeypa
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("maskloc.runs.stem_features", counting)
+    monkeypatch.setattr("maskloc.trainer_setup.stem_features", counting)
     config = _run_config(tiny_dataset, cache_stem=True, cached_variants=2)
     data = prepare_data(config.data)
     build_trainer(config, data)

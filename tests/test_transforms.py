@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskloc.transforms import CATALOGUE, NOTEBOOK_AUGMENTATIONS, PRESETS, compose, train_transform
+from maskloc.transforms import (
+    AUGMENTATIONS,
+    CATALOGUE,
+    NOTEBOOK_AUGMENTATIONS,
+    compose,
+    train_transform,
+)
 
 
 def _image_with_box():
@@ -26,11 +32,11 @@ def test_every_catalogue_entry_builds_and_keeps_a_valid_box(name):
         assert param.low <= (min(param.default) if param.pair else param.default) <= param.high
 
 
-def test_notebook_preset_holds_the_notebook_augmentations():
+def test_notebook_augmentation_holds_the_notebook_transforms():
     names = [type(t).__name__ for t in train_transform("notebook").transforms]
     assert names == list(NOTEBOOK_AUGMENTATIONS)
     assert train_transform("none") is None
-    with pytest.raises(ValueError, match="unknown augmentation preset"):
+    with pytest.raises(ValueError, match=r"unknown augmentation 'nope'"):
         train_transform("nope")
 
 
@@ -55,9 +61,9 @@ def test_rotation_makes_the_box_loose():
     assert (x1 - x0) * (y1 - y0) > (24 / 64) ** 2 * 1.2  # looser than the original square
 
 
-def test_presets_are_seeded():
+def test_augmentations_are_seeded():
     image, box = _image_with_box()
-    for name in PRESETS:
+    for name in AUGMENTATIONS:
         if name == "none":
             continue
         a = train_transform(name, seed=5)(image=image, bboxes=box, labels=[0])
