@@ -84,7 +84,7 @@ top = st.columns([3, 1, 1], vertical_alignment="bottom")  # readable at 1024 px 
 name = top[0].selectbox(t("Image"), names, key="augment_image")
 count = top[1].number_input(t("Versions"), 1, 12, 4, key="augment_count")
 seed = top[2].number_input(t("Seed"), 0, 10**6, 0, key="augment_seed")
-buttons = st.columns(3)
+buttons = st.columns([1, 1, 1.6])  # the longest label uncut at 1024 px
 buttons[0].button(
     t("Random image"),
     key="augment_random",

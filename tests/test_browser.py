@@ -184,7 +184,7 @@ def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
         page.goto(f"{app_url}/train")
         page.get_by_role("heading", name="Train").first.wait_for(timeout=180_000)  # cold server
         _settle(page)
-        epochs = page.get_by_label("Epochs")
+        epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
         epochs.fill("1")
         epochs.press("Tab")
         page.get_by_role("button", name="Start alpha sweep").click()
