@@ -180,6 +180,9 @@ def live_job(snapshot: RunSnapshot) -> None:
             text=f"step {snapshot.step}/{snapshot.total_steps or '?'} · epoch {snapshot.epoch} · "
             + time_text,
         )
+    if presenting():  # a projector: the charts and the moving boxes, nothing to operate
+        live_pictures(snapshot)
+        return
     st.button("Stop", key="train_stop", type="primary", on_click=jobs.stop, args=(snapshot.name,))
     shares = snapshot.loss_shares
     if shares:
@@ -191,11 +194,19 @@ def live_job(snapshot: RunSnapshot) -> None:
         c.metric(
             "box share of the loss (last batch)", f"{shares['box'] / total:.0%}" if total else "–"
         )
-    live_strip(snapshot)
+    live_pictures(snapshot)
+
+
+def live_pictures(snapshot: RunSnapshot) -> None:
+    """A sweep's charts first (the result the room waits for), then the moving boxes; a single
+    run's moving boxes, then its curves."""
     if snapshot.sweep:
         members = jobs.sweeps().get(snapshot.sweep, [])
         sweep_panel(snapshot.sweep, members, "train_live_sweep")
-    elif snapshot.history:
+        live_strip(snapshot)
+        return
+    live_strip(snapshot)
+    if snapshot.history:
         curves(snapshot, "live")
     else:
         st.caption("The first curves appear after the first evaluation (end of epoch 1).")
@@ -227,6 +238,8 @@ def live_panel() -> None:
     if set(watched) - set(names):  # a job ended: refresh the whole page, stop polling if idle
         st.rerun(scope="app")
     if not live:
+        if presenting():
+            return
         st.info("Nothing is training. Start a run above; runs queue and train one at a time.")
         st.button("Refresh", key="train_refresh", help="Look for runs started by someone else")
         return
@@ -378,7 +391,8 @@ if not present:
         "about a minute."
     )
     settings_form(str(root))
-st.subheader("Training now")
+if not present or jobs.busy:
+    st.subheader("Training now")
 # A full run draws everything fresh: the fragment must only force a rerun for jobs that end
 # between its own reruns (a forced rerun here would swallow the click that caused this run).
 st.session_state["train_watching"] = [job.name for job in jobs.live_jobs()]

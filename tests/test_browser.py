@@ -192,18 +192,24 @@ def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
         _images_loaded(page, 6)  # the strip: six validation pictures
         _no_exception(page)
         page.screenshot(path=str(SHOTS / "train_live_1024.png"))
-        page.get_by_text("Both together are best at alpha").wait_for(timeout=600_000)
+        # the sweep is over when it moves from "Training now" to the finished "Alpha sweeps"
+        page.get_by_role("heading", name="Alpha sweeps").wait_for(timeout=600_000)
         _settle(page)
+        page.get_by_text("Both together are best at alpha").first.wait_for()
         _no_exception(page)
         for alpha in ("0", "0.25", "0.5", "0.75", "1"):
             page.get_by_text(f"α = {alpha}", exact=True).first.wait_for()
-        page.screenshot(path=str(SHOTS / "train_sweep_1024.png"), full_page=True)
+        page.get_by_role("heading", name="Alpha sweeps").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "train_sweep_1024.png"))
         page.get_by_text("Present (projector)").click()
         _settle(page)
-        page.get_by_text("Both together are best at alpha").wait_for()
+        page.get_by_text("Both together are best at alpha").first.wait_for()
         assert page.get_by_role("button", name="Start alpha sweep").count() == 0
         chart = page.locator(".js-plotly-plot").first
-        assert _above_the_fold(page, chart), "the sweep chart must be on the first screen"
+        box = chart.bounding_box()
+        assert box is not None and box["y"] + box["height"] / 2 <= SMALL["height"], (
+            "the sweep chart must be on the first screen"
+        )
         page.screenshot(path=str(SHOTS / "train_present_1024.png"))
         page.get_by_text("Present (projector)").click()
         _settle(page)
