@@ -5,6 +5,7 @@ Environment variables (all optional; tests point them at temporary folders):
 - MASKLOC_DATA: the default dataset folder (competition layout); default data/mask-faces
 - MASKLOC_RUNS: the runs folder the Train page writes and lists; default runs/
 - MASKLOC_CHECKPOINT: the bundled model; default checkpoints/maskloc-mobilenet_v2.pt
+- MASKLOC_SCHEDULER: a Dask scheduler (tcp://host:8786) to train on; default: train here
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from maskloc.config import DEFAULT_CHECKPOINT, DEFAULT_DATA, DEFAULT_RUNS
 from maskloc.data import DataError, DatasetFolder, load_dataset
 from maskloc.images import ImageError
 from maskloc.jobs import JobRegistry
+from maskloc.layout import LAYOUT_NAMES, NO_FACE_CSV
 from maskloc.predict import Predictor
 from maskloc.uploads import UploadError, unpack_dataset_zip
 from maskloc.weights import WeightsUnavailable
@@ -63,7 +65,30 @@ def fmt_seconds(seconds: float | None) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _registry(root: str) -> JobRegistry:
-    return JobRegistry(root)
+    jobs = JobRegistry(root)
+    address = os.environ.get("MASKLOC_SCHEDULER", "").strip()
+    if address:
+        jobs.backend = cluster_backend(address)
+    return jobs
+
+
+def cluster_backend(address: str):
+    """A Dask backend (imported only here: without a scheduler nothing touches Dask)."""
+    from maskloc.cluster import ClusterBackend
+
+    return ClusterBackend(address)
+
+
+def training_place(jobs: JobRegistry) -> str:
+    """Where new runs train, in one line for a page; a cluster that cannot be reached says so."""
+    if jobs.backend is None:
+        return "Runs train on this server, one at a time (a second one waits in the queue)."
+    from maskloc.cluster import ClusterError
+
+    try:
+        return jobs.backend.describe() + "."
+    except ClusterError as error:
+        return f"Runs go to a Dask cluster that cannot be used now: {error}"
 
 
 def registry() -> JobRegistry:
@@ -74,7 +99,7 @@ def registry() -> JobRegistry:
 def dataset_signature(root: Path) -> tuple:
     """Changes when the dataset's files change, so cached tables are re-read."""
     parts = []
-    for name in ("train.csv", "test.csv", "test_labels.csv", "images"):
+    for name in (*LAYOUT_NAMES, NO_FACE_CSV):
         try:
             stat = (root / name).stat()
             parts.append((name, stat.st_mtime_ns, stat.st_size))

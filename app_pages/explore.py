@@ -5,6 +5,7 @@ import streamlit as st
 
 from app_pages._common import dataset_or_stop
 from app_pages._i18n import t
+from app_pages._widgets import page_of
 from maskloc import charts, drawing
 from maskloc.images import ImageError, read_rgb
 
@@ -51,18 +52,8 @@ classes = controls[0].multiselect(
     t("Classes"), folder.class_names, default=folder.class_names, key="explore_classes"
 )
 shown = train[train["class"].isin(classes)].reset_index(drop=True)
-pages = max(1, -(-len(shown) // PER_PAGE))
-page = controls[1].number_input(
-    t("Page (of {pages})").format(pages=pages),
-    min_value=1,
-    max_value=pages,
-    value=1,
-    step=1,
-    key="explore_page",
-)
-start = (int(min(page, pages)) - 1) * PER_PAGE
 pictures, captions = [], []
-for row in shown.iloc[start : start + PER_PAGE].to_dict("records"):
+for row in page_of(shown, PER_PAGE, controls[1], "explore_page").to_dict("records"):
     try:
         image = read_rgb(row["path"], draft=256)
     except ImageError as error:

@@ -6,6 +6,7 @@ from app_pages._common import (
     USER_ERRORS,
     ModelChoice,
     bundled_checkpoint,
+    cluster_backend,
     data_root,
     describe_model,
     device_text,
@@ -13,6 +14,7 @@ from app_pages._common import (
     model_options,
     predictor_for,
     registry,
+    training_place,
 )
 from app_pages._i18n import t
 from app_pages._site import PAGES
@@ -75,6 +77,45 @@ with hw_col:
     live = registry().live_jobs()
     if live:
         st.info(t("{n} training run(s) queued or running.").format(n=len(live)))
+
+
+def apply_scheduler() -> None:
+    """Switch where new runs train (for every user of this server); keep the old place on error."""
+    jobs, address = registry(), st.session_state["home_scheduler"].strip()
+    st.session_state.pop("home_scheduler_error", None)
+    if not address:
+        jobs.backend = None
+        return
+    from maskloc.cluster import ClusterError
+
+    backend = cluster_backend(address)
+    try:
+        backend.check_workers()  # connects and checks that workers can run maskloc
+    except ClusterError as error:
+        backend.close()
+        st.session_state["home_scheduler_error"] = str(error)
+        return
+    jobs.backend = backend
+
+
+with st.expander(t("Where training runs")):
+    jobs = registry()
+    st.markdown(training_place(jobs))
+    if "home_scheduler" not in st.session_state:
+        st.session_state["home_scheduler"] = getattr(jobs.backend, "address", "")
+    st.text_input(
+        t("Dask scheduler"),
+        key="home_scheduler",
+        placeholder=t("tcp://host:8786 (empty: train on this server)"),
+        help=t(
+            "Send each new run to a Dask cluster (the runs of an alpha sweep train in parallel, "
+            "one per GPU or worker thread). Applies to everyone using this server; runs already "
+            "started stay where they are."
+        ),
+    )
+    st.button(t("Apply"), key="home_scheduler_apply", on_click=apply_scheduler)
+    if "home_scheduler_error" in st.session_state:
+        st.error(t("Not switched: {error}").format(error=st.session_state["home_scheduler_error"]))
 
 st.divider()
 st.subheader(t("Pages"))

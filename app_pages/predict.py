@@ -14,11 +14,14 @@ from app_pages._common import (
     model_chooser,
     predictor_for,
 )
+from app_pages._presence import framing_notes, said_no_face
 from app_pages._saliency import looked_at, saliency_choice
+from app_pages._widgets import page_of, probability_bars
 from maskloc import charts, drawing
 from maskloc.data import DatasetFolder
 from maskloc.images import ImageError, read_rgb
-from maskloc.predict import SPLITS, Prediction, evaluate, predict_submission
+from maskloc.layout import BOX_COLUMNS, EVAL_SPLITS, safe_image_path
+from maskloc.predict import Prediction, evaluate, predict_submission
 
 PER_PAGE = 12
 SORTS = {
@@ -43,17 +46,8 @@ def submission_csv(checkpoint: str, version: int, root: str, signature: tuple) -
     return predict_submission(predictor_for(checkpoint), root)
 
 
-def ground_truth(folder: DatasetFolder) -> pd.DataFrame:
-    """Every labelled row (train and test answers) by file name: path, size, true box."""
-    frames = [folder.train.frame]
-    if folder.test_labels is not None:
-        frames.append(folder.test_labels.frame)
-    columns = ["filename", "path", "width", "height", "xmin", "ymin", "xmax", "ymax"]
-    table = pd.concat([f[columns] for f in frames], ignore_index=True)
-    return table.drop_duplicates("filename").set_index("filename")
-
-
-def drawn(image, prediction_box, prediction_label: str, confidence: float, truth=None):
+def overlay_boxes(prediction_box, prediction_label: str, confidence: float, truth=None):
+    """The boxes a picture gets: the ground truth (green) when known, the prediction (red)."""
     boxes = [] if truth is None else [drawing.truth_box(truth)]
     boxes.append(drawing.predicted_box(prediction_box, prediction_label, confidence))
     return boxes
@@ -61,7 +55,7 @@ def drawn(image, prediction_box, prediction_label: str, confidence: float, truth
 
 def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -> None:
     left, right = st.columns([3, 2], vertical_alignment="bottom")
-    split = left.radio("Split", SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
+    split = left.radio("Split", EVAL_SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
     tta = right.checkbox("Flip test-time augmentation", key="predict_tta")
     version = choice.path.stat().st_mtime_ns
     try:
@@ -77,6 +71,13 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
     cols[2].metric("IoU ≥ 0.5", f"{metrics['iou50']:.0%}")
     cols[3].metric("accuracy", f"{metrics['accuracy']:.3f}")
     cols[4].metric("balanced accuracy", f"{metrics['balanced_accuracy']:.3f}")
+    if "no_face_rejection" in metrics:
+        st.caption(
+            f"Face presence at threshold {metrics['presence_threshold']:.2f}: "
+            f"{metrics['face_recall']:.1%} of these faces found, "
+            f"{metrics['no_face_rejection']:.1%} of {metrics['n_no_face']} no-face windows of "
+            "this split answered 'no face'."
+        )
     chart, table = st.columns([1, 2])
     chart.plotly_chart(
         charts.confusion_figure(metrics["confusion"], choice.predictor.class_names),
@@ -101,16 +102,11 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
     column, ascending = SORTS[sort]
     rows = per_image[~per_image["correct"]] if wrong_only else per_image
     rows = rows.sort_values(column, ascending=ascending, kind="stable")
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    page = controls[2].number_input(f"Page (of {pages})", 1, pages, 1, key="predict_page")
-    start = (int(min(page, pages)) - 1) * PER_PAGE
-    truth = ground_truth(folder)
     pictures, captions = [], []
-    for row in rows.iloc[start : start + PER_PAGE].to_dict("records"):
-        known = truth.loc[row["filename"]]
+    for row in page_of(rows, PER_PAGE, controls[2], "predict_page").to_dict("records"):
         try:
-            image = read_rgb(known["path"])
-        except ImageError as error:
+            image = read_rgb(safe_image_path(folder.images_dir, row["filename"]))
+        except (ImageError, ValueError) as error:
             st.warning(str(error))
             continue
         if looked != "off":
@@ -119,12 +115,11 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
             except ValueError as error:  # an ensemble: no single feature map
                 st.info(f"No saliency map: {error}")
                 looked = "off"
-        boxes = drawn(
-            image,
-            (row["xmin"], row["ymin"], row["xmax"], row["ymax"]),
+        boxes = overlay_boxes(
+            [row[c] for c in BOX_COLUMNS],
             row["class"],
             row["confidence"],
-            (known["xmin"], known["ymin"], known["xmax"], known["ymax"]),
+            [row[f"true_{c}"] for c in BOX_COLUMNS],  # this split's own row, not a name lookup
         )
         pictures.append(drawing.annotated_thumbnail(image, boxes, 240))
         mark = "✓" if row["correct"] else "✗"
@@ -168,12 +163,15 @@ def submission_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple)
     )
 
 
-def show_prediction(prediction: Prediction, image) -> None:
-    boxes = drawn(image, prediction.box, prediction.class_name, prediction.confidence)
+def show_prediction(prediction: Prediction, image, threshold: float | None = None) -> None:
+    if said_no_face(prediction, threshold):
+        st.image(image, caption="no face found: no box, no verdict", width=480)
+        return
+    boxes = overlay_boxes(prediction.box, prediction.class_name, prediction.confidence)
     st.image(drawing.draw_boxes(image, boxes), caption="prediction in red", width=480)
     st.markdown(f"### {prediction.class_name} · {prediction.confidence:.0%}")
-    for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
-        st.progress(probability, text=f"{name}: {probability:.1%}")
+    probability_bars(prediction.probabilities)
+    framing_notes(prediction)
 
 
 def single_image_tab(choice: ModelChoice) -> None:
@@ -187,7 +185,7 @@ def single_image_tab(choice: ModelChoice) -> None:
     except USER_ERRORS as error:
         st.error(f"Cannot use {upload.name}: {error}")
         return
-    show_prediction(prediction, image)
+    show_prediction(prediction, image, choice.predictor.presence_threshold)
 
 
 st.title("Predict")

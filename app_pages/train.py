@@ -6,7 +6,14 @@ import json
 
 import streamlit as st
 
-from app_pages._common import USER_ERRORS, dataset_sidebar, fmt_seconds, registry
+from app_pages._common import (
+    USER_ERRORS,
+    dataset_sidebar,
+    fmt_seconds,
+    load_folder,
+    registry,
+    training_place,
+)
 from app_pages._train_live import (
     chart_font,
     live_strip,
@@ -33,7 +40,6 @@ from maskloc.data import DataError
 from maskloc.jobs import RunSnapshot
 from maskloc.preflight import preflight
 from maskloc.run_tables import runs_table, sweep_table
-from maskloc.weights import pretrained_available
 
 POLL_SECONDS = 2.0
 ALPHAS = sorted({0.1, 0.3, 0.4, 0.55, 0.7, 0.85, 0.9, 0.95, *SWEEP_ALPHAS})
@@ -48,12 +54,8 @@ def x_axis(snapshot: RunSnapshot) -> str:
 
 
 def _form_values(config: RunConfig) -> dict:
-    """Session-state values of the form's widgets for a config; ImageNet only where it is here."""
-    values = {s.key: getattr(getattr(config, s.section), s.name) for s in PAGE_SETTINGS}
-    values[SETTINGS["model.pretrained"].key] = config.model.pretrained and pretrained_available(
-        config.model.name
-    )
-    return values
+    """Session-state values of the form's widgets for a config."""
+    return {s.key: getattr(getattr(config, s.section), s.name) for s in PAGE_SETTINGS}
 
 
 def _apply_preset() -> None:
@@ -61,11 +63,10 @@ def _apply_preset() -> None:
 
 
 def _model_changed() -> None:
-    """A newly picked model starts from ImageNet where it has weights on this machine."""
+    """A newly picked model takes its own pretraining default (ImageNet, except own_cnn); where
+    the weights are not on this machine, Start says so and how to do without them."""
     name = st.session_state[SETTINGS["model.name"].key]
-    st.session_state[SETTINGS["model.pretrained"].key] = default_pretrained(
-        name
-    ) and pretrained_available(name)
+    st.session_state[SETTINGS["model.pretrained"].key] = default_pretrained(name)
 
 
 def setting_widget(container, setting: Setting) -> None:
@@ -142,7 +143,7 @@ def settings_form(root: str) -> None:
         return
     try:
         config = form_config(root)
-        check = preflight(config)
+        check = preflight(config, load=load_folder)  # the dataset as read once per version
     except SettingError as error:
         refuse(error.for_page() + ".")
         return
@@ -156,6 +157,8 @@ def settings_form(root: str) -> None:
         st.warning(warning)
     waiting = len(jobs.live_jobs())
     when = f"queued behind {waiting} run(s)" if waiting else "started"
+    if jobs.backend is not None:  # a cluster trains runs side by side
+        when = "sent to the Dask cluster"
     if start:
         started = [jobs.start(config)]
         st.toast(f"Run {started[0].name} {when}")
@@ -166,8 +169,9 @@ def settings_form(root: str) -> None:
     st.session_state["train_run_pick"] = started[0].name
 
 
-def live_job(snapshot: RunSnapshot) -> None:
-    """Progress, loss shares and curves of the run that is training now."""
+def live_job(snapshot: RunSnapshot, key_suffix: str = "") -> None:
+    """Progress, loss shares and curves of a run that is training now (several train at once
+    on a cluster: each gets its own widget keys)."""
     st.markdown(f"**{short_label(snapshot)}** · {snapshot.message}")
     if snapshot.phase and not snapshot.step:
         startup_progress(snapshot)
@@ -181,9 +185,15 @@ def live_job(snapshot: RunSnapshot) -> None:
             + time_text,
         )
     if presenting():  # a projector: the charts and the moving boxes, nothing to operate
-        live_pictures(snapshot)
+        live_pictures(snapshot, key_suffix)
         return
-    st.button("Stop", key="train_stop", type="primary", on_click=jobs.stop, args=(snapshot.name,))
+    st.button(
+        "Stop",
+        key=f"train_stop{key_suffix}",
+        type="primary",
+        on_click=jobs.stop,
+        args=(snapshot.name,),
+    )
     shares = snapshot.loss_shares
     if shares:
         alpha = snapshot.config.train.alpha
@@ -194,20 +204,20 @@ def live_job(snapshot: RunSnapshot) -> None:
         c.metric(
             "box share of the loss (last batch)", f"{shares['box'] / total:.0%}" if total else "–"
         )
-    live_pictures(snapshot)
+    live_pictures(snapshot, key_suffix)
 
 
-def live_pictures(snapshot: RunSnapshot) -> None:
+def live_pictures(snapshot: RunSnapshot, key_suffix: str = "") -> None:
     """A sweep's charts first (the result the room waits for), then the moving boxes; a single
     run's moving boxes, then its curves."""
     if snapshot.sweep:
         members = jobs.sweeps().get(snapshot.sweep, [])
-        sweep_panel(snapshot.sweep, members, "train_live_sweep")
+        sweep_panel(snapshot.sweep, members, f"train_live_sweep{key_suffix}")
         live_strip(snapshot)
         return
     live_strip(snapshot)
     if snapshot.history:
-        curves(snapshot, "live")
+        curves(snapshot, f"live{key_suffix}")
     else:
         st.caption("The first curves appear after the first evaluation (end of epoch 1).")
 
@@ -240,12 +250,12 @@ def live_panel() -> None:
     if not live:
         if presenting():
             return
-        st.info("Nothing is training. Start a run above; runs queue and train one at a time.")
+        st.info(f"Nothing is training. Start a run above. {training_place(jobs)}")
         st.button("Refresh", key="train_refresh", help="Look for runs started by someone else")
         return
     running = [s for s in live if s.state == "running"]
-    for snapshot in running:
-        live_job(snapshot)
+    for i, snapshot in enumerate(running):
+        live_job(snapshot, "" if i == 0 else f"_{snapshot.name}")
     if presenting():
         return
     queued = [s for s in live if s.state == "queued"]
@@ -255,7 +265,11 @@ def live_panel() -> None:
             left, right = st.columns([4, 1])
             left.markdown(
                 f"{snapshot.name} · alpha {snapshot.config.train.alpha:.2f} · "
-                f"#{snapshot.queue_position or '?'} in line"
+                + (
+                    f"#{snapshot.queue_position} in line"
+                    if snapshot.queue_position
+                    else snapshot.message
+                )
             )
             right.button(
                 "Cancel", key=f"cancel_{snapshot.name}", on_click=jobs.stop, args=(snapshot.name,)

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
+from app_pages._presence import framing_notes, said_no_face
 from app_pages._saliency import CHOICES as looked_at_words
 from app_pages._saliency import looked_at, saliency_choice
+from app_pages._widgets import probability_bars
 from maskloc import drawing
 from maskloc.images import read_rgb
 
@@ -12,8 +14,8 @@ st.title("Webcam")
 st.markdown(
     "Take a snapshot: the model draws one box around the face and says **mask** or **no-mask** "
     "with its confidence. It was trained on crops with one face filling much of the picture, so "
-    "come close to the camera. It always answers: it has no 'no face' class, and with several "
-    "faces it picks one."
+    "come close to the camera. With no face in view it says **No face found** (models trained "
+    "before face presence existed always answer), and with several faces it judges one."
 )
 choice = model_chooser("webcam_model")
 if choice is None:
@@ -52,6 +54,9 @@ with result:
     except USER_ERRORS as error:
         st.error(f"Cannot use this picture: {error}")
         st.stop()
+    if said_no_face(prediction, choice.predictor.presence_threshold):
+        st.image(image, caption=f"the {newest}: no face found, no box, no verdict")
+        st.stop()
     box = drawing.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
     st.markdown(f"## {verdict} · {prediction.confidence:.0%}")  # the answer first: above the fold
@@ -66,5 +71,5 @@ with result:
         except ValueError as error:  # an ensemble checkpoint
             st.info(f"No saliency map: {error}")
     st.image(drawing.draw_boxes(picture, [box]), caption=caption)
-    for name, probability in sorted(prediction.probabilities.items(), key=lambda kv: -kv[1]):
-        st.progress(probability, text=f"{name}: {probability:.1%}")
+    probability_bars(prediction.probabilities)
+    framing_notes(prediction)

@@ -251,6 +251,33 @@ def bench_webcam(repeats: int = 40) -> None:
     )
 
 
+def bench_check(count: int = 20, repeats: int = 3) -> None:
+    """`python -m maskloc check` wall time per image: many images in one call (the model loads
+    once) against one call per image (start-up and model load every time). Half the images are
+    test face crops, half test no-face windows, so both answers are exercised."""
+    folder = load_dataset(DEFAULT_DATA)
+    faces = folder.test.frame["path"].tolist()[: count // 2] if folder.test is not None else []
+    windows = folder.no_face_frame("test")["path"].tolist()[: count - len(faces)]
+    images = faces + windows
+    command = [sys.executable, "-m", "maskloc", "check", "--json"]
+
+    def wall(paths: list[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run([*command, *paths], check=True, capture_output=True)
+        return (time.perf_counter() - start) * 1000
+
+    single = float(np.median([wall(images[:1]) for _ in range(repeats)]))
+    batched = float(np.median([wall(images) for _ in range(repeats)])) / len(images)
+    line(
+        f"check latency per image, {len(images)} images in one call",
+        batched,
+        "ms",
+        single,
+        "one call per image",
+    )
+    print(f"baseline one call per image (start-up + model load + answer): {single:.1f} ms")
+
+
 def bench_gpu(tmp: str) -> None:
     """GPU only: training images/s of full fine-tuning and seconds to val IoU 0.75."""
     config = override(preset("full"), {"train.epochs": 40})
@@ -289,7 +316,7 @@ def _cpu_train_rate() -> float:
     return 96 / (time.perf_counter() - start)
 
 
-FIGURES = ("data", "quality", "sweep", "webcam", "gpu")
+FIGURES = ("data", "quality", "sweep", "webcam", "check", "gpu")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_alpha_sweep(args.out)
     if "webcam" in args.only:
         bench_webcam()
+    if "check" in args.only:
+        bench_check()
     if "gpu" in args.only and torch.cuda.is_available():
         bench_gpu(args.out)
     return 0

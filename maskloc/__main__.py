@@ -1,5 +1,5 @@
 """CLI: python -m maskloc train | evaluate | ensemble | predict | build-dataset | zoom-out | bench |
-summary | settings.
+summary | settings | check | fit-presence.
 
 Arguments are wired to library calls and nothing else; every expected failure ends with one line
 on stderr and exit status 2. The `train` flags are generated from the settings declared in
@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import cli_check, cli_presence_fit
 from .config import (
     DEFAULT_CHECKPOINT,
     DEFAULT_DATA,
@@ -29,11 +32,13 @@ from .config import (
     override,
     preset,
 )
+from .layout import EVAL_SPLITS, TEST, VAL
+from .progress import Progress
 
 DEFAULT_PRESET = "full"
 
 
-def _progress_bar(description: str) -> Callable[[int, int], None]:
+def _progress_bar(description: str) -> Progress:
     """A tqdm bar fed by the library's (done, total) progress callbacks."""
     from tqdm import tqdm
 
@@ -126,6 +131,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         help="; ".join(f"{name}: {chosen.description}" for name, chosen in PRESETS.items()),
     )
     add_setting_flags(p)
+    p.add_argument(
+        "--scheduler",
+        default=os.environ.get("MASKLOC_SCHEDULER") or None,
+        help="train on a Dask cluster: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+        "(default: $MASKLOC_SCHEDULER; unset: train in this process)",
+    )
     _add_skip_bad_rows(p)
     p.set_defaults(handler=_train)
 
@@ -134,6 +145,44 @@ def train_config(args: argparse.Namespace) -> RunConfig:
     """The preset, overridden by the settings that were given, validated as a whole."""
     given = {path: getattr(args, path, None) for path in SETTINGS}
     return override(preset(args.preset), {k: v for k, v in given.items() if v is not None})
+
+
+def _train_on_cluster(config: RunConfig, args: argparse.Namespace) -> int:
+    """One run sent to the Dask scheduler at args.scheduler; progress lines as it reports."""
+    from .cluster import ClusterBackend, ClusterError
+    from .jobs import TrainingJob
+
+    backend = ClusterBackend(args.scheduler)
+    print(backend.describe(), file=sys.stderr)  # connects now: an unreachable one ends here
+    started = time.monotonic()
+    job = TrainingJob(config, args.out, backend=backend).start()
+    said = ""
+    try:
+        while not job.join(0.5):
+            snapshot = job.snapshot()
+            if snapshot.message != said:
+                said = snapshot.message
+                print(said, file=sys.stderr)
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    finally:
+        backend.close()
+    snapshot = job.snapshot()
+    if snapshot.state == "failed":
+        raise ClusterError(f"the run failed: {snapshot.message}")
+    best = {k: v for k, v in snapshot.best.items() if k != "confusion"}
+    print(
+        json.dumps(
+            {
+                "run": args.out,
+                "state": snapshot.state,
+                **best,
+                "wall_seconds": round(time.monotonic() - started, 1),
+            }
+        )
+    )
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -150,6 +199,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"classes: {check.split.classes_text()}", file=sys.stderr)
     for warning in check.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.scheduler:
+        return _train_on_cluster(config, args)
     if config.train.num_threads:  # a process-wide setting: the CLI owns its process
         torch.set_num_threads(config.train.num_threads)
     bar = None
@@ -166,8 +217,14 @@ def _train(args: argparse.Namespace) -> int:
         line = (
             f"epoch {row['epoch']} step {row['step']}: val loss {row['val_loss']:.4f} "
             f"IoU {row['mean_iou']:.3f} acc {row['accuracy']:.3f} "
-            f"bal {row['balanced_accuracy']:.3f}{'  *best' if row.get('best') else ''}"
+            f"bal {row['balanced_accuracy']:.3f}"
         )
+        if "no_face_rejection" in row:
+            line += (
+                f" face recall {row['face_recall']:.3f} no-face rejection "
+                f"{row['no_face_rejection']:.3f}"
+            )
+        line += "  *best" if row.get("best") else ""
         (bar.write if bar else print)(line, file=sys.stderr)
 
     started = time.monotonic()
@@ -228,8 +285,8 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument(
         "--split",
-        default="val",
-        choices=("val", "test", "all"),
+        default=VAL,
+        choices=EVAL_SPLITS,
         help="val: the model's validation split of train.csv; test: test.csv scored against "
         "test_labels.csv; all: every labelled row of train.csv",
     )
@@ -276,7 +333,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     from .predict import Predictor, evaluate
 
     payload = ensemble_payload(args.members)
-    metrics, _ = evaluate(Predictor(checkpoint_bytes(payload)), args.data, "val")
+    metrics, _ = evaluate(Predictor(checkpoint_bytes(payload)), args.data, VAL)
     payload["metrics"] = metrics
     atomic_write_bytes(Path(args.out), checkpoint_bytes(payload))
     print(f"wrote {args.out}: {payload['model_config']['name']}, validation {json.dumps(metrics)}")
@@ -324,6 +381,13 @@ def _add_build_dataset(commands: argparse._SubParsersAction) -> None:
         help="cap on crops from one photo ('none': no cap)",
     )
     p.add_argument("--jpeg-quality", type=_positive, default=s.jpeg_quality)
+    p.add_argument(
+        "--no-face-per-photo",
+        type=int,
+        default=s.no_face_per_photo,
+        help="no-face windows (presence negatives) per photo; 0: none",
+    )
+    p.add_argument("--no-face-margin", type=float, default=s.no_face_margin)
     p.add_argument("--seed", type=int, default=s.seed)
     p.add_argument("--overwrite", action="store_true", help="replace a previous build in OUT")
     p.set_defaults(handler=_build_dataset)
@@ -345,6 +409,8 @@ def _build_dataset(args: argparse.Namespace) -> int:
         max_per_photo=args.max_per_photo,
         jpeg_quality=args.jpeg_quality,
         seed=args.seed,
+        no_face_per_photo=args.no_face_per_photo,
+        no_face_margin=args.no_face_margin,
     )
     report = build_dataset(
         Path(args.raw), Path(args.out), settings, _progress_bar("crop faces"), args.overwrite
@@ -358,7 +424,7 @@ def _add_zoom_out(commands: argparse._SubParsersAction) -> None:
         "zoom-out", help="copy a split with each image on a 2x edge-stretched canvas (webcam-like)"
     )
     p.add_argument("--data", default=str(DEFAULT_DATA))
-    p.add_argument("--split", default="test", choices=("val", "test", "all"))
+    p.add_argument("--split", default=TEST, choices=EVAL_SPLITS)
     p.add_argument("--out", required=True, help="dataset folder to write")
     p.add_argument("--factor", type=float, default=2.0, help="canvas side / image side")
     p.add_argument("--seed", type=int, default=0)
@@ -424,6 +490,8 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_bench,
     _add_summary,
     _add_settings,
+    cli_check.add_command,
+    cli_presence_fit.add_command,
 )
 
 
@@ -432,10 +500,38 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m maskloc",
         description="Single-object localization: one class (mask / no-mask) and one box per image.",
     )
+    verbose_help = "say more on stderr: -v what the library does, -vv every step and refused row"
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(commands)
+    for name, command in commands.choices.items():
+        if name != "bench":  # bench parses its own options
+            command.add_argument(
+                "-v", "--verbose", action="count", default=argparse.SUPPRESS, help=verbose_help
+            )
     return parser
+
+
+def _show_library_logs(verbosity: int) -> Callable[[], None]:
+    """Send the library's log records to stderr: warnings always, -v info, -vv debug.
+
+    Returns the function that undoes it, so calling main() in a process (tests, a notebook)
+    leaves the `maskloc` logger as it was.
+    """
+    library = logging.getLogger("maskloc")
+    level = (logging.WARNING, logging.INFO)[verbosity] if verbosity < 2 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous = library.level
+    library.addHandler(handler)
+    library.setLevel(level)
+
+    def undo() -> None:
+        library.removeHandler(handler)
+        library.setLevel(previous)
+
+    return undo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     from .images import ImageError
     from .weights import WeightsUnavailable
 
+    undo_logging = _show_library_logs(args.verbose)
     try:
         return args.handler(args)
     except SettingError as error:
@@ -470,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        undo_logging()
 
 
 if __name__ == "__main__":

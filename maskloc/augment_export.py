@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .data import BOX_COLUMNS, DatasetFolder, Progress
+from .boxes import clamp_pixel_boxes
+from .data import DatasetFolder
 from .images import read_rgb
+from .layout import BOX_COLUMNS
+from .progress import Progress
 from .transforms import compose
 
 
@@ -35,14 +38,10 @@ class ExportReport:
 
 
 def _pixel_box(box: np.ndarray, width: int, height: int) -> list[int]:
-    """Normalised xyxy -> integer pixels that still pass the dataset's row checks."""
-    x0 = int(np.floor(box[0] * width))
-    y0 = int(np.floor(box[1] * height))
-    x1 = int(np.ceil(box[2] * width))
-    y1 = int(np.ceil(box[3] * height))
-    x0, y0 = min(max(0, x0), width - 1), min(max(0, y0), height - 1)
-    x1, y1 = min(max(x0 + 1, x1), width), min(max(y0 + 1, y1), height)
-    return [x0, y0, x1, y1]
+    """Normalised xyxy -> integer pixels (rounded outward) that pass the dataset's row checks."""
+    scale = np.array([width, height, width, height], dtype=np.float64)
+    outward = np.concatenate([np.floor(box[:2] * scale[:2]), np.ceil(box[2:] * scale[2:])])
+    return clamp_pixel_boxes(outward, width, height).tolist()
 
 
 def _number(value: float) -> int | float:

@@ -12,17 +12,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-CLASS_COLORS = {"mask": "#1f9e5a", "no-mask": "#d6452f"}
+from .layout import KNOWN_CLASSES, TRAIN, VAL
+from .metrics import SCORE_LABELS
+
+CLASS_COLORS = dict(zip(KNOWN_CLASSES, ("#1f9e5a", "#d6452f"), strict=True))
 
 # --- training curves ------------------------------------------------------------------------------
 
 LOSS_PARTS = (("loss", "total loss"), ("class_loss", "class loss"), ("box_loss", "box loss"))
-SCORES = (
-    ("mean_iou", "mean IoU"),
-    ("iou50", "IoU ≥ 0.5"),
-    ("accuracy", "accuracy"),
-    ("balanced_accuracy", "balanced accuracy"),
-)
+SCORES = tuple(SCORE_LABELS.items())
 METRIC_LABELS = {
     **{f"train_{key}": f"train {label}" for key, label in LOSS_PARTS},
     **{f"val_{key}": f"val {label}" for key, label in LOSS_PARTS},
@@ -60,7 +58,7 @@ def loss_figure(
     fig = make_subplots(rows=1, cols=3, subplot_titles=[label for _, label in LOSS_PARTS])
     xs = _column(history, x)
     for col, (key, label) in enumerate(LOSS_PARTS, start=1):
-        for split, dash, color in (("train", "solid", "#1f77b4"), ("val", "dash", "#ff7f0e")):
+        for split, dash, color in ((TRAIN, "solid", "#1f77b4"), (VAL, "dash", "#ff7f0e")):
             fig.add_trace(
                 go.Scatter(
                     x=xs,
@@ -75,7 +73,7 @@ def loss_figure(
                 col=col,
             )
         fig.update_xaxes(title_text=x, row=1, col=col)
-    for split, dash, color in (("train", "solid", "#1f77b4"), ("val", "dash", "#ff7f0e")):
+    for split, dash, color in ((TRAIN, "solid", "#1f77b4"), (VAL, "dash", "#ff7f0e")):
         fig.add_trace(  # legend-only entries: one "train" and one "val" for all three panels
             go.Scatter(
                 x=[None],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pickle
 import tempfile
@@ -20,6 +21,9 @@ from .ensemble import EnsembleModel
 from .models import LocalizationModel
 
 FORMAT = "maskloc-checkpoint/1"
+
+
+logger = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -75,6 +79,7 @@ def save_checkpoint(
         **_plain(extra),
     }
     atomic_write_bytes(Path(path), checkpoint_bytes(payload))
+    logger.debug("checkpoint written: %s", path)
 
 
 def model_entry(model: LocalizationModel) -> dict[str, Any]:
@@ -180,7 +185,9 @@ def ensemble_payload(sources: list[str | Path]) -> dict[str, Any]:
 
 
 def _build(entry: dict[str, Any], class_count: int) -> LocalizationModel:
-    config = ModelConfig(**{**entry["model_config"], "pretrained": False})
+    # Checkpoints written before the presence output existed have no "presence" key: build them
+    # without it, so they load strictly and answer exactly as they always did.
+    config = ModelConfig(**{"presence": False, **entry["model_config"], "pretrained": False})
     if config.num_classes != class_count:
         raise ValueError(f"{config.num_classes} class outputs but {class_count} class names")
     model = LocalizationModel(config, tuple(entry["mean"]), tuple(entry["std"]))
@@ -210,4 +217,11 @@ def load_model(
         reason = lines[-1] if lines else type(error).__name__  # torch's last line names a tensor
         more = f" and {len(lines) - 2} more" if len(lines) > 2 else ""
         raise CheckpointError(f"{name}: does not fit its architecture ({reason}{more})") from error
+    logger.info(
+        "loaded %s: %s, classes %s, %s px",
+        name,
+        payload.get("model_config", {}).get("name", "?"),
+        payload["class_names"],
+        payload.get("image_size"),
+    )
     return model.eval(), payload

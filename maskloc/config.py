@@ -320,6 +320,13 @@ class ModelConfig(_Checked):
         },
         group="Model",
     )
+    # Checkpoints from before it existed load with presence=False and always answer.
+    presence: bool = option(
+        True,
+        "a face-present output (like a detector's objectness), trained on the dataset's "
+        "no_face.csv windows; without it the model always answers",
+        label="Face-presence output",
+    )
 
     def check(self) -> None:
         from .models import model_config_problem  # the backbone registry knows its blocks
@@ -341,6 +348,13 @@ class TrainConfig(_Checked):
         high=1.0,
         step=0.05,
         group="Loss and data",
+    )
+    presence_weight: float = option(
+        0.5,
+        "weight of the face-presence term, added to the loss above; class and box terms count "
+        "only images with a face",
+        label="Presence weight",
+        low=0.0,
     )
     box_loss: str = option("l1_giou", "box loss", label="Box loss", choices=BOX_LOSSES)
     class_weighting: str = option(
@@ -430,6 +444,11 @@ class TrainConfig(_Checked):
     )
     cached_variants: int = option(
         6, "augmented variants cached per image", label="Cached variants", low=1, high=64
+    )
+    init_checkpoint: str = option(
+        "",
+        "start from this checkpoint's weights (same model settings; a presence head it lacks "
+        "starts fresh)",
     )
 
     def check(self) -> None:

@@ -1,21 +1,24 @@
 """Dataset folders in the competition layout: read, validate row by row, split, cache, serve.
 
 Layout: `train.csv` (filename,xmin,ymin,xmax,ymax,class[,extra columns]), optional `test.csv`
-(filename), optional `test_labels.csv` (answers for test.csv), and `images/`. Boxes are pixels of
-the upright image; the library works with boxes normalised by each image's own width and height.
+(filename), optional `test_labels.csv` (answers for test.csv), optional `no_face.csv`
+(filename,split,source: pictures without a face, negatives for face presence), and `images/`.
+Boxes are pixels of the upright image; the library works with boxes normalised by each image's own
+width and height. No-face images carry the label NO_FACE_LABEL (-1) and a placeholder box.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import albumentations as A
 import cv2
@@ -25,13 +28,28 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from .images import ImageError, read_rgb, upright_size
+from .layout import (
+    BOX_COLUMNS,
+    IMAGES_DIR,
+    KNOWN_CLASSES,
+    LABELLED_COLUMNS,
+    NO_FACE_COLUMNS,
+    NO_FACE_CSV,
+    TEST,
+    TEST_CSV,
+    TEST_LABELS_CSV,
+    TRAIN,
+    TRAIN_CSV,
+    safe_image_path,
+)
+from .progress import Progress
 
-KNOWN_CLASSES = ("mask", "no-mask")
-BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
-LABELLED_COLUMNS = ("filename", *BOX_COLUMNS, "class")
 MAX_CSV_BYTES = 50 * 1024 * 1024
+NO_FACE_LABEL = -1
+NO_FACE_SPLITS = (TRAIN, TEST)
+PLACEHOLDER_BOX = (0.0, 0.0, 1.0, 1.0)  # a no-face image's "box": never learned or scored
 
-Progress = Callable[[int, int], None]
+logger = logging.getLogger(__name__)
 
 
 class DataError(ValueError):
@@ -67,21 +85,6 @@ class Table:
         f = self.frame
         scale = np.stack([f.width, f.height, f.width, f.height], axis=1).astype(np.float64)
         return (f[list(BOX_COLUMNS)].to_numpy(np.float64) / scale).astype(np.float32)
-
-
-def safe_image_path(images_dir: Path, filename: str) -> Path:
-    """images_dir/filename, refusing names that are absolute or climb out of images_dir."""
-    if not filename or not filename.strip():
-        raise ValueError("empty filename")
-    for flavour in (PurePosixPath, PureWindowsPath):
-        pure = flavour(filename)
-        if pure.is_absolute() or pure.drive or ".." in pure.parts:
-            raise ValueError(f"{filename!r} must be a plain name inside images/")
-    root = images_dir.resolve()
-    path = (root / filename).resolve()
-    if not path.is_relative_to(root):
-        raise ValueError(f"{filename!r} points outside images/")
-    return path
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:
@@ -200,6 +203,10 @@ def read_table(
             continue
         first_seen[name] = line
         rows.append({**row.to_dict(), **parsed, "row": line})
+    if problems:
+        logger.info("%s: %d row(s) refused, first: %s", csv_path, len(problems), problems[0])
+        for problem in problems:
+            logger.debug("refused: %s", problem)
     columns = [*raw.columns, "path", "width", "height", "row"]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
     if with_boxes:
@@ -222,15 +229,52 @@ class DatasetFolder:
     test: Table | None
     test_labels: Table | None
     class_names: list[str]
+    no_face: Table | None = None
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / IMAGES_DIR
 
     @property
     def problems(self) -> list[RowProblem]:
-        tables = (self.train, self.test, self.test_labels)
+        tables = (self.train, self.test, self.test_labels, self.no_face)
         return [p for table in tables if table is not None for p in table.problems]
 
     def labels(self, table: Table) -> np.ndarray:
         lookup = {name: i for i, name in enumerate(self.class_names)}
         return table.frame["class"].map(lookup).to_numpy(np.int64)
+
+    def no_face_frame(self, split: str, sources: set[str] | None = None) -> pd.DataFrame:
+        """The no-face rows of one split (`train` or `test`), optionally only from `sources`."""
+        if self.no_face is None:
+            return pd.DataFrame(columns=["filename", "split", "source", "path"])
+        frame = self.no_face.frame
+        keep = frame["split"] == split
+        if sources is not None:
+            keep &= frame["source"].isin(sources)
+        return frame[keep].reset_index(drop=True)
+
+
+def read_no_face(csv_path: Path, images_dir: Path) -> Table:
+    """`no_face.csv`: every row's image checked like any other, its split named and known."""
+    table = read_table(csv_path, images_dir, with_boxes=False)
+    raw_columns = set(table.frame.columns)
+    missing = [c for c in NO_FACE_COLUMNS if c not in raw_columns]
+    if missing:
+        raise DataError(
+            f"{csv_path.name}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(NO_FACE_COLUMNS)}"
+        )
+    frame = table.frame
+    bad = ~frame["split"].isin(NO_FACE_SPLITS)
+    problems = list(table.problems)
+    for row, split in zip(frame.loc[bad, "row"], frame.loc[bad, "split"], strict=True):
+        problems.append(
+            RowProblem(
+                csv_path.name, int(row), "split", f"{split!r} is not one of {NO_FACE_SPLITS}"
+            )
+        )
+    return Table(frame[~bad].reset_index(drop=True), problems)
 
 
 def load_dataset(root: str | Path) -> DatasetFolder:
@@ -238,18 +282,19 @@ def load_dataset(root: str | Path) -> DatasetFolder:
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
-    images = root / "images"
+    images = root / IMAGES_DIR
     if not images.is_dir():
         raise DataError(f"{root}: no images/ folder")
-    train = read_table(root / "train.csv", images)
+    train = read_table(root / TRAIN_CSV, images)
     if train.frame.empty:
-        raise DataError(f"{root / 'train.csv'}: no usable rows ({len(train.problems)} rejected)")
-    test = read_table(root / "test.csv", images, False) if (root / "test.csv").is_file() else None
+        raise DataError(f"{root / TRAIN_CSV}: no usable rows ({len(train.problems)} rejected)")
+    test = read_table(root / TEST_CSV, images, False) if (root / TEST_CSV).is_file() else None
     class_names = class_names_for(train.frame)
     test_labels = None
-    if (root / "test_labels.csv").is_file():
-        test_labels = read_table(root / "test_labels.csv", images, True, class_names)
-    return DatasetFolder(root, train, test, test_labels, class_names)
+    if (root / TEST_LABELS_CSV).is_file():
+        test_labels = read_table(root / TEST_LABELS_CSV, images, True, class_names)
+    no_face = read_no_face(root / NO_FACE_CSV, images) if (root / NO_FACE_CSV).is_file() else None
+    return DatasetFolder(root, train, test, test_labels, class_names, no_face)
 
 
 def split_indices(
@@ -272,6 +317,18 @@ def split_indices(
         positions, test_size=val_fraction, random_state=seed, stratify=stratify
     )
     return np.sort(train), np.sort(val)
+
+
+def train_val_positions(
+    folder: DatasetFolder, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, train positions, validation positions) of train.csv's usable rows, the one split
+    training, preflight checks and evaluation all use: grouped by `source` where there is one."""
+    frame = folder.train.frame
+    labels = folder.labels(folder.train)
+    groups = frame["source"].to_numpy() if "source" in frame.columns else None
+    train_idx, val_idx = split_indices(labels, groups, val_fraction, seed)
+    return labels, train_idx, val_idx
 
 
 def channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

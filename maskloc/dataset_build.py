@@ -21,37 +21,37 @@ import re
 import shlex
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import numpy as np
-import PIL
 from PIL import Image, ImageOps
 
-CLASSES = ("mask", "no-mask")
+from .boxes import clamp_pixel_boxes
+from .datasheet import datasheet_text
+from .images import upright_dimensions
+from .layout import KNOWN_CLASSES as CLASSES
+from .layout import NO_FACE_COLUMNS, NO_FACE_CSV, SUBMISSION_COLUMNS, TEST, TRAIN, safe_image_path
+from .progress import Progress
+
 RAW_COLUMNS = ("filename", "width", "height", "xmin", "ymin", "xmax", "ymax", "class")
 TRAIN_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
 TEST_COLUMNS = ("filename",)
 TEST_LABEL_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
-SUBMISSION_COLUMNS = ("filename", "class", "xmin", "ymin", "xmax", "ymax")
 OWNED_FILES = (
     "train.csv",
     "test.csv",
     "test_labels.csv",
     "sample_submission.csv",
+    NO_FACE_CSV,
     "README.md",
 )
 OWNED_DIRS = ("images",)
-SPLITS = ("train", "test")
+SPLITS = (TRAIN, TEST)
 DEFAULT_RAW = "../shared/datasets/mask-wearing"
 DEFAULT_OUT = "data/mask-faces"
 
-_ORIENTATION_TAG = 0x0112
-_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class BuildSettings:
     crowd photo holds 94 usable faces, which would dominate the data and bloat the folder.
     `None` means no cap. `placement_tries` is how many random windows a face gets before it is
     counted as too crowded.
+
+    `no_face_per_photo` no-face windows (negatives for the model's face-presence output) are cut
+    from every photo that gave a face crop; each touches no annotated face grown by
+    `no_face_margin` of its size on every side. 0 writes none.
     """
 
     size: int = 320
@@ -74,6 +78,8 @@ class BuildSettings:
     seed: int = 0
     max_per_photo: int | None = 20
     placement_tries: int = 10
+    no_face_per_photo: int = 3
+    no_face_margin: float = 0.25
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -94,6 +100,10 @@ class BuildSettings:
             raise ValueError(f"max_per_photo must be >= 1 or None, got {self.max_per_photo}")
         if self.placement_tries < 1:
             raise ValueError(f"placement_tries must be >= 1, got {self.placement_tries}")
+        if self.no_face_per_photo < 0:
+            raise ValueError(f"no_face_per_photo must be >= 0, got {self.no_face_per_photo}")
+        if self.no_face_margin < 0:
+            raise ValueError(f"no_face_margin must be >= 0, got {self.no_face_margin}")
 
 
 @dataclass
@@ -112,6 +122,8 @@ class BuildReport:
     bytes_images: int
     most_usable_per_photo: int = 0
     degenerate_lines: list[int] = field(default_factory=list)
+    no_face: dict[str, int] = field(default_factory=dict)
+    no_face_missing: int = 0
 
     @property
     def n_crops(self) -> int:
@@ -130,6 +142,11 @@ class BuildReport:
             f"photo's shorter side, {self.skipped_cap} over the per-photo cap; "
             f"rejected {self.rejected_crowded} crowded"
         )
+        if self.no_face:
+            per_split = ", ".join(f"{split} {count}" for split, count in self.no_face.items())
+            lines.append(
+                f"  no-face windows: {per_split} ({self.no_face_missing} could not be placed)"
+            )
         if self.photos.get("unused"):
             lines.append(f"  photos without any crop: {self.photos['unused']}")
         return "\n".join(lines)
@@ -163,26 +180,34 @@ class _Photo:
 
 
 @dataclass(frozen=True)
-class _Crop:
+class Crop:
     filename: str
     source: str
     label: str
     box: tuple[int, int, int, int]
 
 
+@dataclass(frozen=True)
+class NoFaceWindow:
+    """A square cut that holds no annotated face: a negative for face presence."""
+
+    filename: str
+    source: str
+    side: int
+
+
 # ----------------------------------------------------------------------------- raw input
 
 
 def _safe_raw_path(images_dir: Path, filename: str, where: str) -> Path:
-    """Resolve a boxes.csv filename inside images/, refusing anything that could escape it."""
-    if not filename or filename != filename.strip() or "\x00" in filename:
-        raise ValueError(f"{where}: bad filename {filename!r}")
-    for pure in (PurePosixPath(filename), PureWindowsPath(filename)):
-        if pure.is_absolute() or pure.anchor or len(pure.parts) != 1 or pure.name in (".", ".."):
-            raise ValueError(f"{where}: filename {filename!r} must be a plain name inside images/")
-    path = images_dir / filename
-    if path.resolve().parent != images_dir.resolve():
-        raise ValueError(f"{where}: filename {filename!r} resolves outside images/")
+    """Resolve a boxes.csv filename directly inside images/ (raw photos sit in no sub-folder),
+    refusing anything that could escape it."""
+    try:
+        path = safe_image_path(images_dir, filename)
+    except ValueError as error:
+        raise ValueError(f"{where}: filename {error}") from error
+    if path.parent != images_dir.resolve():
+        raise ValueError(f"{where}: filename {filename!r} must be a plain name inside images/")
     if not path.is_file():
         raise ValueError(f"{where}: image {filename!r} not found in {images_dir}")
     return path
@@ -273,11 +298,9 @@ def _check_image(photo: _Photo) -> None:
     where = f"{photo.path} (boxes.csv line {photo.first_line})"
     try:
         with Image.open(photo.path) as image:
-            stored = image.size
-            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+            stored, upright = image.size, upright_dimensions(image)
     except (OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"{where}: cannot open image: {error}") from error
-    upright = stored[::-1] if orientation in _SWAPPING_ORIENTATIONS else stored
     if photo.size == upright:
         photo.transpose = True
     elif photo.size == stored:
@@ -306,10 +329,14 @@ def _assign_stems(photos: list[_Photo]) -> None:
 # ----------------------------------------------------------------------------- cropping
 
 
-def _photo_rng(seed: int, filename: str) -> np.random.Generator:
-    """One stream per photo, keyed by its name, so adding a photo leaves the others unchanged."""
+def _photo_rng(seed: int, filename: str, stream: int = 1) -> np.random.Generator:
+    """One stream per photo, keyed by its name, so adding a photo leaves the others unchanged.
+
+    Face crops use stream 1 and no-face windows stream 2, so adding or changing no-face windows
+    leaves every face crop byte-identical.
+    """
     key = int.from_bytes(hashlib.sha256(filename.encode()).digest()[:4], "big")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, key)))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, key)))
 
 
 def _pixel_extent(face: _Face) -> tuple[int, int, int, int]:
@@ -382,9 +409,7 @@ def _output_box(face: _Face, window: tuple[int, int, int], size: int) -> tuple[i
         round((face.box[2] - wx) * scale),
         round((face.box[3] - wy) * scale),
     )
-    x0, y0 = min(max(x0, 0), size - 1), min(max(y0, 0), size - 1)
-    x1, y1 = min(max(x1, x0 + 1), size), min(max(y1, y0 + 1), size)
-    return x0, y0, x1, y1
+    return tuple(clamp_pixel_boxes((x0, y0, x1, y1), size, size).tolist())
 
 
 def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
@@ -408,12 +433,14 @@ class _Tally:
     skipped_cap: int = 0
     rejected_crowded: int = 0
     most_usable: int = 0
+    no_face_missing: int = 0
 
 
 def _crop_photo(
     photo: _Photo, settings: BuildSettings, images_out: Path, tally: _Tally
-) -> list[_Crop]:
-    """Cut, resize and write every usable face of one photo; returns the crops in name order."""
+) -> tuple[list[Crop], list[NoFaceWindow]]:
+    """Cut, resize and write every usable face of one photo, then its no-face windows (only for
+    a photo that gave a face crop, so every window's photo has a split); both in name order."""
     rng = _photo_rng(settings.seed, photo.filename)
     annotated = [f for f in photo.faces if f.width > 0 and f.height > 0]
     candidates = []
@@ -430,11 +457,11 @@ def _crop_photo(
     candidates = [candidates[i] for i in order]
     candidates.sort(key=lambda f: f.label != "no-mask")
     if not candidates:
-        return []
+        return [], []
     with Image.open(photo.path) as opened:
         image = ImageOps.exif_transpose(opened) if photo.transpose else opened.copy()
         image = image.convert("RGB")
-    crops: list[_Crop] = []
+    crops: list[Crop] = []
     cap = settings.max_per_photo
     for face in candidates:
         if cap is not None and len(crops) >= cap:
@@ -451,16 +478,66 @@ def _crop_photo(
         name = f"{photo.stem}_{face.index:03d}.jpg"
         (images_out / name).write_bytes(_jpeg_bytes(patch, settings.jpeg_quality))
         box = _output_box(face, window, settings.size)
-        crops.append(_Crop(name, photo.filename, face.label, box))
-    return sorted(crops, key=lambda c: c.filename)
+        crops.append(Crop(name, photo.filename, face.label, box))
+    windows = _cut_no_face(photo, image, settings, images_out, tally) if crops else []
+    return sorted(crops, key=lambda c: c.filename), windows
+
+
+def _touches_faces(window: tuple[int, int, int], faces: list[_Face], margin: float) -> bool:
+    """True when the window overlaps any face box grown by `margin` of its size on each side."""
+    wx, wy, side = window
+    for face in faces:
+        grow_x, grow_y = margin * face.width, margin * face.height
+        x0, y0 = face.box[0] - grow_x, face.box[1] - grow_y
+        x1, y1 = face.box[2] + grow_x, face.box[3] + grow_y
+        if min(x1, wx + side) > max(x0, wx) and min(y1, wy + side) > max(y0, wy):
+            return True
+    return False
+
+
+def _cut_no_face(
+    photo: _Photo, image: Image.Image, settings: BuildSettings, images_out: Path, tally: _Tally
+) -> list[NoFaceWindow]:
+    """Square windows that touch no annotated face (of any size), at the face crops' sizes.
+
+    A window's side is drawn like a face crop's (uniform(context_min, context_max) x a random
+    usable face's longer side), so negatives look like positives in scale and resampling; only
+    the content differs.
+    """
+    count = settings.no_face_per_photo
+    annotated = [f for f in photo.faces if f.width > 0 and f.height > 0]
+    limit = min(photo.size)
+    usable = [f for f in annotated if settings.min_face <= min(f.width, f.height)]
+    usable = [f for f in usable if _longer_side(f) <= limit]
+    if not count or not usable:
+        return []
+    rng = _photo_rng(settings.seed, photo.filename, stream=2)
+    width, height = photo.size
+    windows: list[NoFaceWindow] = []
+    for _ in range(count * settings.placement_tries * 5):
+        if len(windows) == count:
+            break
+        face = usable[int(rng.integers(len(usable)))]
+        factor = rng.uniform(settings.context_min, settings.context_max)
+        side = min(max(round(factor * _longer_side(face)), 1), limit)
+        wx = int(rng.integers(0, width - side + 1))
+        wy = int(rng.integers(0, height - side + 1))
+        if _touches_faces((wx, wy, side), annotated, settings.no_face_margin):
+            continue
+        patch = image.crop((wx, wy, wx + side, wy + side))
+        if side != settings.size:
+            patch = patch.resize((settings.size, settings.size), Image.Resampling.LANCZOS)
+        name = f"{photo.stem}_noface{len(windows)}.jpg"
+        (images_out / name).write_bytes(_jpeg_bytes(patch, settings.jpeg_quality))
+        windows.append(NoFaceWindow(name, photo.filename, side))
+    tally.no_face_missing += count - len(windows)
+    return windows
 
 
 # ----------------------------------------------------------------------------- split
 
 
-def _split_photos(
-    crops_by_photo: dict[str, list[_Crop]], settings: BuildSettings
-) -> dict[str, str]:
+def _split_photos(crops_by_photo: dict[str, list[Crop]], settings: BuildSettings) -> dict[str, str]:
     """Photo -> split; photos stratified by whether they give any no-mask crop."""
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(0,)))
     strata: dict[bool, list[str]] = {False: [], True: []}
@@ -489,11 +566,11 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
-def _box_row(crop: _Crop) -> tuple:
+def _box_row(crop: Crop) -> tuple:
     return (crop.filename, *crop.box, crop.label, crop.source)
 
 
-def _baseline(train: list[_Crop], size: int) -> tuple[str, tuple[int, int, int, int]]:
+def _baseline(train: list[Crop], size: int) -> tuple[str, tuple[int, int, int, int]]:
     """Trivial submission: majority class and the per-coordinate median train box."""
     if not train:
         quarter = size // 4
@@ -516,168 +593,6 @@ def _command(raw_dir: Path, out_dir: Path, settings: BuildSettings) -> str:
             flag = "--" + item.name.replace("_", "-")
             parts += [flag, "none" if value is None else str(value)]
     return " ".join(shlex.quote(p) for p in parts)
-
-
-def _quantile_table(crops: list[_Crop], size: int) -> list[str]:
-    if not crops:
-        return ["(no crops)"]
-    boxes = np.array([c.box for c in crops], dtype=float) / size
-    quantities = {
-        "box width / crop side": boxes[:, 2] - boxes[:, 0],
-        "box height / crop side": boxes[:, 3] - boxes[:, 1],
-        "box centre x / crop side": (boxes[:, 0] + boxes[:, 2]) / 2,
-        "box centre y / crop side": (boxes[:, 1] + boxes[:, 3]) / 2,
-    }
-    qs = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
-    lines = [
-        "| quantity | " + " | ".join(f"q{round(q * 100)}" for q in qs) + " |",
-        "|---|" + "---:|" * len(qs),
-    ]
-    for name, values in quantities.items():
-        cells = " | ".join(f"{v:.2f}" for v in np.quantile(values, qs))
-        lines.append(f"| {name} | {cells} |")
-    return lines
-
-
-def _readme(
-    report: BuildReport,
-    settings: BuildSettings,
-    command: str,
-    crops: dict[str, list[_Crop]],
-    raw_digest: str,
-    baseline: tuple[str, tuple[int, int, int, int]],
-) -> str:
-    s = settings
-    cap = "no cap" if s.max_per_photo is None else f"at most {s.max_per_photo} crops per photo"
-    count_rows = []
-    for split in SPLITS:
-        per = report.crops[split]
-        count_rows.append(
-            f"| {split} | {report.photos[split]} | {per['mask']} | {per['no-mask']} | "
-            f"{per['mask'] + per['no-mask']} |"
-        )
-    totals = {c: sum(report.crops[sp][c] for sp in SPLITS) for c in CLASSES}
-    count_rows.append(
-        f"| total | {report.photos['train'] + report.photos['test']} | {totals['mask']} | "
-        f"{totals['no-mask']} | {report.n_crops} |"
-    )
-    all_crops = crops["train"] + crops["test"]
-    settings_rows = "\n".join(f"| {f.name} | {getattr(s, f.name)} |" for f in fields(s))
-    label, box = baseline
-    lines = ", ".join(map(str, report.degenerate_lines)) or "none"
-    unused = report.photos.get("unused", 0)
-    text = f"""# mask-faces — one face per image, class `mask` / `no-mask` plus one box
-
-Generated by `maskloc.dataset_build.build_dataset`; do not edit by hand, rebuild instead.
-
-Square crops, each holding exactly one annotated face, cut from the 118 photos of the Roboflow
-"Mask Wearing" dataset, in the competition layout used by `maskloc`.
-
-## Provenance and licence
-
-- Source: the Roboflow public dataset "Mask Wearing" (raw export, 2020;
-  public.roboflow.ai/object-detection/mask-wearing), as stored in `shared/datasets/mask-wearing`
-  (`boxes.csv` sha256 `{raw_digest}`).
-- Licence: the source's dataset card states **"License: Public Domain"**. The images "were
-  originally collected by Cheng Hsun Teng from Eden Social Welfare Foundation, Taiwan and
-  relabled by the Roboflow team". Keep this attribution and statement with any copy.
-- Some photos carry news or stock agency watermarks; the public-domain statement is the source's
-  claim and has not been verified image by image.
-
-## Build
-
-```
-{command}
-```
-
-Run from the repository root (non-default settings appear as `--kebab-case` flags). Built with
-Pillow {PIL.__version__} and numpy {np.__version__}; with the same inputs, settings and versions
-the build is byte-identical (checked by building twice and comparing sha256 of every file).
-
-Procedure, per photo (sorted by name, one seeded random stream per photo):
-
-1. Skip faces whose shorter side is under {s.min_face} px in the raw photo, zero-area boxes
-   (annotation slips) and faces larger than the photo's shorter side (no square window fits).
-2. One square window per face. Side: uniform({s.context_min}, {s.context_max}) x the face's
-   longer side, shrunk to the photo's shorter side if larger. Position: uniform among all
-   placements that keep the face inside the window and the window inside the photo, so the
-   face is not always centred.
-3. Reject the window when another annotated face (any size) has more than
-   {s.max_other_overlap:.0%} of its area inside it. After {s.placement_tries} rejected random
-   windows the face counts as crowded and gives no crop.
-4. Cap: {cap}. No-mask faces (the minority class) come first, then mask faces in random
-   order. This keeps the most crowded photo ({report.most_usable_per_photo} usable faces) from
-   dominating the data.
-5. Cut the window from the EXIF-upright photo, resize it to {s.size}x{s.size} (Lanczos, RGB) and
-   save it as JPEG quality {s.jpeg_quality} without metadata. The box is mapped into the crop,
-   rounded to integer pixels and clamped to [0, {s.size}].
-6. Split by source photo: {s.test_fraction:.0%} of the photos that gave a crop go to test,
-   stratified by whether the photo gives any no-mask crop. No photo is in both splits.
-
-| setting | value |
-|---|---|
-{settings_rows}
-
-## Files
-
-- `images/<photo-stem>_<face-index>.jpg` — face index = the face's position among its photo's
-  rows in `boxes.csv` (0-based); stems are sanitised (`[A-Za-z0-9_-]`, no leading `-`).
-- `train.csv` — `filename,xmin,ymin,xmax,ymax,class,source` (`source` = raw photo filename;
-  use it to group validation splits).
-- `test.csv` — `filename`; `test_labels.csv` — `filename,xmin,ymin,xmax,ymax,class,source`.
-- `sample_submission.csv` — `filename,class,xmin,ymin,xmax,ymax`, a trivial baseline: the
-  majority train class (`{label}`) and the per-coordinate median train box {list(box)}.
-
-Boxes are integer pixels of the {s.size}x{s.size} image, xmin < xmax, ymin < ymax.
-
-## Counts
-
-| split | photos | mask | no-mask | crops |
-|---|---:|---:|---:|---:|
-{chr(10).join(count_rows)}
-
-Images: {report.bytes_images / 1e6:.1f} MB. Photos without any crop: {unused}.
-
-| annotated faces | count |
-|---|---:|
-| in boxes.csv | {report.faces_total} |
-| skipped: shorter side under {s.min_face} px | {report.skipped_small} |
-| skipped: zero area (boxes.csv lines {lines}) | {report.skipped_degenerate} |
-| skipped: larger than the photo's shorter side | {report.skipped_too_large} |
-| skipped: over the per-photo cap | {report.skipped_cap} |
-| rejected: crowded | {report.rejected_crowded} |
-| cropped | {report.n_crops} |
-
-## Box distributions (all crops, as fractions of the crop side)
-
-{chr(10).join(_quantile_table(all_crops, s.size))}
-
-## Caveats
-
-- Class imbalance: `mask` far outnumbers `no-mask` (about {_ratio(totals)} here); weight or
-  resample, and read per-class metrics, not only accuracy.
-- Crops of one photo are related (same scene, people, lighting, sometimes overlapping context):
-  validation splits must be grouped by `source`, as the train/test split is.
-- The test split is small ({report.photos["test"]} photos), so test metrics are noisy.
-- Photos are news, stock and street pictures from around 2020, judging from a sample mostly of
-  East Asian adults, many in crowds or on public transport; some carry agency watermarks. Do not
-  expect the data to represent other populations or settings.
-- Faces in dense crowds are under-represented: tiny faces are skipped and crowded windows
-  rejected, so the crops favour larger, more isolated faces.
-- Crops are resized (up or down) to {s.size} px, so small faces are upscaled and blurrier than
-  large ones. Box sizes are narrow by construction: the face's longer side is 1/{s.context_max:g}
-  to 1/{s.context_min:g} of the crop side (more where the window had to shrink to fit the photo).
-- Other faces may still appear partly in a crop (up to {s.max_other_overlap:.0%} of their area,
-  plus faces that were never annotated); only the labelled face is the answer.
-- Labels are Roboflow's, not re-checked here beyond the raw folder's own corrections.
-"""
-    return text
-
-
-def _ratio(totals: dict[str, int]) -> str:
-    if not totals["no-mask"]:
-        return "no no-mask crops"
-    return f"{totals['mask'] / totals['no-mask']:.1f} : 1"
 
 
 def _clear_owned(out_dir: Path) -> None:
@@ -723,13 +638,16 @@ def build_dataset(
         images_out = staging / "images"
         images_out.mkdir()
         tally = _Tally()
-        crops_by_photo: dict[str, list[_Crop]] = {}
+        crops_by_photo: dict[str, list[Crop]] = {}
+        windows_by_photo: dict[str, list[NoFaceWindow]] = {}
         for done, photo in enumerate(photos, start=1):
-            crops_by_photo[photo.filename] = _crop_photo(photo, settings, images_out, tally)
+            crops_by_photo[photo.filename], windows_by_photo[photo.filename] = _crop_photo(
+                photo, settings, images_out, tally
+            )
             if progress is not None:
                 progress(done, len(photos))
         assignment = _split_photos(crops_by_photo, settings)
-        crops: dict[str, list[_Crop]] = {split: [] for split in SPLITS}
+        crops: dict[str, list[Crop]] = {split: [] for split in SPLITS}
         photo_counts = {split: 0 for split in SPLITS}
         for name in sorted(assignment):
             crops[assignment[name]].extend(crops_by_photo[name])
@@ -737,6 +655,11 @@ def build_dataset(
         photo_counts["unused"] = len(photos) - len(assignment)
         for split in SPLITS:
             crops[split].sort(key=lambda c: c.filename)
+        no_face_rows = sorted(
+            (window.filename, assignment[name], window.source)
+            for name, windows in windows_by_photo.items()
+            for window in windows
+        )
 
         report = BuildReport(
             out_dir=out_dir,
@@ -751,6 +674,8 @@ def build_dataset(
             bytes_images=sum(p.stat().st_size for p in images_out.iterdir()),
             most_usable_per_photo=tally.most_usable,
             degenerate_lines=degenerate,
+            no_face={sp: sum(row[1] == sp for row in no_face_rows) for sp in SPLITS},
+            no_face_missing=tally.no_face_missing,
         )
         baseline = _baseline(crops["train"], settings.size)
         _write_csv(staging / "train.csv", TRAIN_COLUMNS, [_box_row(c) for c in crops["train"]])
@@ -765,7 +690,7 @@ def build_dataset(
             SUBMISSION_COLUMNS,
             [(c.filename, baseline[0], *baseline[1]) for c in crops["test"]],
         )
-        readme = _readme(
+        readme = datasheet_text(
             report,
             settings,
             _command(raw_dir, out_dir, settings),
@@ -773,6 +698,7 @@ def build_dataset(
             raw_digest,
             baseline,
         )
+        _write_csv(staging / NO_FACE_CSV, NO_FACE_COLUMNS, no_face_rows)
         (staging / "README.md").write_text(readme, encoding="utf-8")
 
         out_dir.mkdir(exist_ok=True)

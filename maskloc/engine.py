@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -19,10 +20,17 @@ from torch.utils.data import DataLoader
 
 from .config import TrainConfig
 from .losses import LocalizationLoss
-from .metrics import localization_metrics, paired_iou
+from .metrics import (
+    choose_presence_threshold,
+    localization_metrics,
+    paired_iou,
+    presence_metrics,
+)
 from .models import LocalizationModel
 
 EVENTS = ("on_batch_end", "on_eval_end", "on_epoch_end", "on_finished", "on_failed")
+
+logger = logging.getLogger(__name__)
 
 
 class NonFiniteLoss(RuntimeError):
@@ -59,13 +67,18 @@ def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 @dataclass
 class Predictions:
-    """Everything a loader's pass produced, on CPU, in loader order."""
+    """Everything a loader's pass produced, on CPU, in loader order.
+
+    `presence` holds face-present probabilities when the model has that output; rows whose label
+    is negative are no-face images (their boxes and classes mean nothing).
+    """
 
     boxes: torch.Tensor
     probabilities: torch.Tensor
     target_boxes: torch.Tensor
     labels: torch.Tensor
     losses: dict[str, float] = field(default_factory=dict)
+    presence: torch.Tensor | None = None
 
     @property
     def predicted(self) -> torch.Tensor:
@@ -74,13 +87,24 @@ class Predictions:
     def ious(self) -> torch.Tensor:
         return paired_iou(self.boxes, self.target_boxes)
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, presence_threshold: float | None = None) -> dict[str, Any]:
+        """Box and class metrics over the face images; with a presence output, face recall and
+        no-face rejection at `presence_threshold` (chosen on these images when None and they
+        include no-face ones: that is how a validation pass picks the threshold)."""
+        face = self.labels.numpy() >= 0
         scores = localization_metrics(
-            self.ious().numpy(),
-            self.labels.numpy(),
-            self.predicted.numpy(),
+            self.ious().numpy()[face],
+            self.labels.numpy()[face],
+            self.predicted.numpy()[face],
             self.probabilities.shape[1],
         )
+        if self.presence is not None:
+            presence = self.presence.numpy()
+            threshold = presence_threshold
+            if threshold is None and face.any() and not face.all():
+                threshold = choose_presence_threshold(presence, face)
+            if threshold is not None:
+                scores.update(presence_metrics(presence, face, threshold))
         return {**{f"val_{k}": v for k, v in self.losses.items()}, **scores}
 
 
@@ -103,7 +127,7 @@ def run_model(
     those of the mirrored image."""
     was_training = model.training
     model.eval()
-    boxes, probs, targets, labels = [], [], [], []
+    boxes, probs, targets, labels, presence = [], [], [], [], []
     sums: dict[str, float] = defaultdict(float)
     count = 0
     for images, target_boxes, target_labels in loader:
@@ -115,11 +139,14 @@ def run_model(
                 flipped = mirrored["boxes"][:, [2, 1, 0, 3]] * torch.tensor(
                     [-1, 1, -1, 1.0], device=device
                 )
-                out = {
+                averaged = {
                     "logits": (out["logits"].float() + mirrored["logits"].float()) / 2,
                     "boxes": (out["boxes"] + flipped + torch.tensor([1, 0, 1, 0.0], device=device))
                     / 2,
                 }
+                if "presence" in out:
+                    averaged["presence"] = (out["presence"] + mirrored["presence"]) / 2
+                out = averaged
         if loss_fn is not None:
             parts = loss_fn(out, target_boxes.to(device), target_labels.to(device))
             for key, value in parts.items():
@@ -127,6 +154,8 @@ def run_model(
         count += len(images)
         boxes.append(out["boxes"].float().cpu())
         probs.append(out["logits"].float().softmax(dim=1).cpu())
+        if "presence" in out:
+            presence.append(torch.sigmoid(out["presence"].float()).cpu())
         targets.append(target_boxes)
         labels.append(target_labels)
     model.train(was_training)
@@ -137,12 +166,17 @@ def run_model(
         torch.cat(targets),
         torch.cat(labels),
         losses,
+        torch.cat(presence) if presence else None,
     )
 
 
 def selection_score(metrics: dict[str, Any]) -> float:
-    """What 'best' means when keeping a model: good boxes and balanced classes count equally."""
-    return float(metrics.get("mean_iou", 0.0)) + float(metrics.get("balanced_accuracy", 0.0))
+    """What 'best' means when keeping a model: good boxes and balanced classes count equally;
+    with no-face images, telling faces from no faces (mean of recall and rejection) counts too."""
+    score = float(metrics.get("mean_iou", 0.0)) + float(metrics.get("balanced_accuracy", 0.0))
+    if "no_face_rejection" in metrics and "face_recall" in metrics:
+        score += (float(metrics["face_recall"]) + float(metrics["no_face_rejection"])) / 2
+    return score
 
 
 @dataclass
@@ -275,6 +309,14 @@ class Trainer:
             row["best"] = True
         else:
             self.state.evals_since_best += 1
+        logger.debug(
+            "epoch %d step %d: mean IoU %.3f, balanced accuracy %.3f%s",
+            self.state.epoch,
+            self.state.step,
+            metrics.get("mean_iou", float("nan")),
+            metrics.get("balanced_accuracy", float("nan")),
+            " (best so far)" if row.get("best") else "",
+        )
         self._fire("on_eval_end")
         return not self.config.steps and self.state.evals_since_best >= self.config.patience
 
@@ -303,6 +345,12 @@ class Trainer:
                         self.state.stopped_early = self._after_eval(sums, batches) and not last
                         sums, batches = defaultdict(float), 0
                     if last or self.state.stopped_early:
+                        if self.state.stopped_early:
+                            logger.info(
+                                "early stopping at epoch %d: no better score for %d epochs",
+                                self.state.epoch,
+                                self.config.patience,
+                            )
                         done = True
                         break
                 if not self.config.steps:

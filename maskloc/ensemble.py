@@ -23,7 +23,5 @@ class EnsembleModel(nn.Module):
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs = [member(images) for member in self.members]
-        return {
-            key: torch.stack([out[key].float() for out in outputs]).mean(dim=0)
-            for key in ("logits", "boxes")
-        }
+        keys = ["logits", "boxes"] + (["presence"] if all("presence" in o for o in outputs) else [])
+        return {key: torch.stack([out[key].float() for out in outputs]).mean(dim=0) for key in keys}

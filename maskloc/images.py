@@ -10,9 +10,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Far above any photo a classroom uploads, far below a decompression bomb (20000 x 20000).
+# Checked by `_open` on the header, for our reads only: PIL's global MAX_IMAGE_PIXELS is left
+# alone, so importing maskloc never changes how other code in the process opens images.
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 8
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ORIENTATION_TAG = 0x0112  # EXIF orientation; 5-8 are rotations by 90 degrees (sides swap)
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 
 ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
 
@@ -97,10 +100,14 @@ def read_rgb(source: ImageSource, draft: int | None = None) -> np.ndarray:
     return array
 
 
-def upright_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) as displayed, i.e. after EXIF rotation, read from the header only."""
-    image = _open(path, decode=False)
+def upright_dimensions(image: Image.Image) -> tuple[int, int]:
+    """(width, height) of an opened image as displayed, after its EXIF rotation (header only)."""
     width, height = image.size
-    if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+    if image.getexif().get(ORIENTATION_TAG, 1) in _SWAPPING_ORIENTATIONS:
         width, height = height, width
     return width, height
+
+
+def upright_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) as displayed, i.e. after EXIF rotation, read from the header only."""
+    return upright_dimensions(_open(path, decode=False))

@@ -6,10 +6,16 @@ to a UI: a UI polls `snapshot()`. A `JobRegistry` starts jobs under a runs folde
 (first in, first out) so only one trains at a time on a CPU, and lists every run folder on disk,
 so runs survive a page refresh or a server restart. A folder that says "running" or "queued" with
 no live job in this process is reported as "interrupted".
+
+Where a run trains is a `TrainingBackend`: none (the default) trains in this process, one run
+at a time; `maskloc.cluster.ClusterBackend` sends each run to a Dask cluster, where runs train in
+parallel. A backend reports through the job's `report_*` methods, so snapshots look the same
+either way.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import threading
@@ -19,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .checkpoint import atomic_write_json, read_json
 from .config import DEFAULT_RUNS, RunConfig, override
@@ -31,6 +37,8 @@ JOB_FILE = "job.json"
 ACTIVE_FILE = "active_model.json"
 LIVE_STATES = ("queued", "running")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+logger = logging.getLogger(__name__)
 
 
 def run_name(config: RunConfig, when: float | None = None) -> str:
@@ -78,7 +86,7 @@ class RunSnapshot:
 
     @property
     def checkpoint(self) -> Path | None:
-        path = self.path / "best.pt"
+        path = RunFolder(self.path).checkpoint
         return path if path.is_file() else None
 
     @property
@@ -147,6 +155,14 @@ class _Turnstile:
             self._condition.notify_all()
 
 
+class TrainingBackend(Protocol):
+    """Trains a job somewhere else: fills `job.run`'s folder and reports through `job.report_*`;
+    returns when the run has ended (its status.json says how), False when it was cancelled
+    before it started, and raises when it cannot run it."""
+
+    def train(self, job: TrainingJob) -> bool: ...
+
+
 class TrainingJob:
     """One training run on its own thread; `snapshot()` is safe to call from any thread."""
 
@@ -156,10 +172,12 @@ class TrainingJob:
         run_dir: str | Path,
         sweep: str | None = None,
         turnstile: _Turnstile | None = None,
+        backend: TrainingBackend | None = None,
     ) -> None:
         self.config = config
         self.run = RunFolder(run_dir)
         self.sweep = sweep
+        self.backend = backend
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self.traceback: str | None = None
@@ -177,6 +195,7 @@ class TrainingJob:
         self._best: dict[str, Any] = {}
         self._phase, self._phase_done, self._phase_total = "", 0, 0
         self._phase_started: float | None = None
+        self._where = ""  # which machine trains it, when not this process
         self._thread = threading.Thread(target=self._main, name=f"train-{self.name}", daemon=True)
         self.run.write_config(config)
         atomic_write_json(self.run.path / JOB_FILE, {"sweep": sweep, "created": self.created})
@@ -218,35 +237,63 @@ class TrainingJob:
             for key, value in values.items():
                 setattr(self, f"_{key}", value)
 
-    # --- callbacks, run on the training thread -------------------------------------------------
+    # --- progress reports: from the Trainer's callbacks or from a backend ----------------------
+
+    def _placed(self, text: str) -> str:
+        return f"on {self._where}: {text}" if self._where else text
+
+    def report_started(self, where: str = "", message: str = "preparing data") -> None:
+        """The run left the queue and trains now (`where`: the machine, if not this process)."""
+        with self._lock:
+            self._where = where
+            self._state, self._started = "running", time.monotonic()
+            self._message = self._placed(message)
+
+    def report_message(self, text: str) -> None:
+        with self._lock:
+            if not self.stop_event.is_set():
+                self._message = self._placed(text)
+
+    def report_batch(
+        self,
+        step: int,
+        total_steps: int,
+        epoch: int,
+        last_batch: dict[str, float],
+        train_started: float,
+    ) -> None:
+        """After each batch; `train_started` is the monotonic time the Trainer started."""
+        with self._lock:
+            if self._train_started is None:
+                self._train_started = train_started
+            self._step, self._total_steps, self._epoch = step, total_steps, epoch
+            self._last_batch = dict(last_batch)
+            self._phase = ""  # start-up is over
+            if not self.stop_event.is_set():
+                self._message = self._placed(f"epoch {epoch}, step {step}/{total_steps}")
+
+    def report_eval(self, history: list[dict[str, Any]], best: dict[str, Any]) -> None:
+        history = [dict(row) for row in history]
+        with self._lock:
+            self._history = history
+            self._best = dict(best)
 
     def _on_startup(self, phase: str, done: int, total: int) -> None:
+        """Start-up work before the first step, with its own progress (runs.STARTUP_PHASES)."""
         with self._lock:
             if phase != self._phase:
                 self._phase, self._phase_started = phase, time.monotonic()
             self._phase_done, self._phase_total = done, total
-            self._message = f"{phase} {done}/{total}"
+        self.report_message(f"{phase} {done}/{total}")
 
     def _on_batch(self, trainer: Trainer) -> None:
         state = trainer.state
-        with self._lock:
-            if self._train_started is None:
-                self._train_started = state.started
-            self._step, self._total_steps, self._epoch = (
-                state.step,
-                state.total_steps,
-                state.epoch,
-            )
-            self._last_batch = dict(state.last_batch)
-            self._phase = ""
-            if not self.stop_event.is_set():
-                self._message = f"epoch {state.epoch}, step {state.step}/{state.total_steps}"
+        self.report_batch(
+            state.step, state.total_steps, state.epoch, state.last_batch, state.started
+        )
 
     def _on_eval(self, trainer: Trainer) -> None:
-        history = [dict(row) for row in trainer.state.history]
-        with self._lock:
-            self._history = history
-            self._best = dict(trainer.state.best_metrics)
+        self.report_eval(trainer.state.history, trainer.state.best_metrics)
 
     # --- the thread -----------------------------------------------------------------------------
 
@@ -258,17 +305,26 @@ class TrainingJob:
             if self.stop_event.is_set():
                 self._end_stopped()
                 return
-            self._set(state="running", message="preparing data", started=time.monotonic())
-            callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
-            train_run(
-                self.config, self.run.path, callbacks, self.stop_event, startup=self._on_startup
-            )
+            if self.backend is not None:
+                logger.info("job %s: sent to %r", self.name, self.backend)
+                if not self.backend.train(self):
+                    self._end_stopped()
+                    return
+            else:
+                self.report_started()
+                logger.info("job %s: its turn came, training starts", self.name)
+                callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
+                train_run(
+                    self.config, self.run.path, callbacks, self.stop_event, startup=self._on_startup
+                )
             status = self.run.status()  # train_run wrote the final state and why
             self._set(state=status.get("state", "finished"), message=status.get("message", ""))
         except Exception as error:
             self.error = error
             self.traceback = traceback.format_exc()
             reason = failure_reason(error)
+            # The thread has no caller to raise to: the server log is where the traceback goes.
+            logger.error("job %s failed: %s", self.name, reason, exc_info=error)
             self._set(state="failed", message=reason)
             if self.run.status().get("state") != "failed":  # failed before train_run noted it
                 self.run.write_status("failed", reason)
@@ -279,6 +335,7 @@ class TrainingJob:
 
     def _end_stopped(self) -> None:
         """Cancelled while queued: it never started, so its folder goes (no row in run lists)."""
+        logger.info("job %s: cancelled before it started", self.name)
         shutil.rmtree(self.run.path, ignore_errors=True)
         self._set(state="stopped", message="cancelled before it started")
 
@@ -367,8 +424,11 @@ def read_run(path: Path) -> RunSnapshot:
 class JobRegistry:
     """Every run under `root`: live jobs of this process and the folders of earlier ones."""
 
-    def __init__(self, root: str | Path = DEFAULT_RUNS) -> None:
+    def __init__(
+        self, root: str | Path = DEFAULT_RUNS, backend: TrainingBackend | None = None
+    ) -> None:
         self.root = Path(root)
+        self.backend = backend  # None: train here, one at a time; may be changed between starts
         self._jobs: dict[str, TrainingJob] = {}
         self._lock = threading.Lock()
         self._turnstile = _Turnstile()
@@ -386,8 +446,11 @@ class JobRegistry:
     def start(self, config: RunConfig, sweep: str | None = None) -> TrainingJob:
         """Queue a run; it trains as soon as the runs before it have ended."""
         with self._lock:
-            job = TrainingJob(config, self._new_dir(config), sweep, self._turnstile)
+            backend = self.backend  # a backend schedules its own runs: no turnstile here
+            turnstile = self._turnstile if backend is None else None
+            job = TrainingJob(config, self._new_dir(config), sweep, turnstile, backend)
             self._jobs[job.name] = job
+        logger.info("job %s queued (%s, alpha %g)", job.name, config.model.name, config.train.alpha)
         return job.start()
 
     def sweep(self, config: RunConfig, alphas: Iterable[float]) -> list[TrainingJob]:

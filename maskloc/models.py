@@ -1,4 +1,4 @@
-"""Backbone registry + two heads -> LocalizationModel(images) -> {"logits", "boxes"}.
+"""Backbone registry + heads -> LocalizationModel(images) -> {"logits", "boxes"[, "presence"]}.
 
 The model takes float images in [0, 1] and normalises them itself, so a checkpoint carries its own
 mean/std and a caller cannot feed it the wrong statistics.
@@ -18,7 +18,7 @@ from torchvision import models as tv_models
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.ops import FeaturePyramidNetwork, box_convert
 
-from .config import ModelConfig
+from .config import ModelConfig, SettingError
 from .efficientnet_lite import STRIDE_16_INDEX, convert_state_dict, efficientnet_lite0_features
 from .weights import load_pretrained_state
 
@@ -50,7 +50,7 @@ def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
 
 def _own_cnn(pretrained: bool) -> nn.Module:
     if pretrained:
-        raise ValueError("own_cnn has no pretrained weights: use pretrained=False")
+        raise SettingError("own_cnn has no ImageNet weights: {model.pretrained:off}")
     trunk = nn.Sequential(
         *(_conv_block(a, b) for a, b in ((3, 32), (32, 64), (64, 128), (128, 256)))
     )
@@ -272,6 +272,17 @@ class LocalizationModel(nn.Module):
             nn.Flatten(),
             _head(width, spec.class_hidden, config.num_classes, dropout, batchnorm),
         )
+        # Face presence reads the same pooled features as the class head: "is there a face at
+        # all" is a whole-picture question. One logit per image; absent in old checkpoints.
+        self.presence_head = (
+            nn.Sequential(
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+                _head(width, spec.class_hidden, 1, dropout, batchnorm),
+            )
+            if config.presence
+            else None
+        )
         if config.box_head == "spatial":
             self.box_head = _spatial_box_head(width, spec.box_hidden, dropout, batchnorm)
         elif config.box_head == "fused":
@@ -334,6 +345,10 @@ class LocalizationModel(nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.forward_from_stem(self.stem_features(images))
 
+    def trunk_features(self, images: torch.Tensor) -> torch.Tensor:
+        """The backbone's last feature map, the one the class and presence heads pool."""
+        return self._stem_tail[1](self.stem_features(images))
+
     def forward_from_stem(self, stem_features: torch.Tensor) -> dict[str, torch.Tensor]:
         """The trainable part: what a run with cached stem features trains."""
         if isinstance(self.box_head, _FusedBoxHead):
@@ -349,7 +364,10 @@ class LocalizationModel(nn.Module):
             boxes = box_convert(raw_boxes, "cxcywh", "xyxy").clamp(0.0, 1.0)
         else:
             boxes = raw_boxes
-        return {"logits": self.class_head(features).float(), "boxes": boxes}
+        out = {"logits": self.class_head(features).float(), "boxes": boxes}
+        if self.presence_head is not None:
+            out["presence"] = self.presence_head(features).float().squeeze(1)
+        return out
 
     def parameter_groups(
         self, lr_backbone: float, lr_class_head: float, lr_box_head: float
@@ -372,6 +390,14 @@ class LocalizationModel(nn.Module):
                 "name": "box_head",
             },
         ]
+        if self.presence_head is not None:
+            groups.append(
+                {
+                    "params": self.presence_head.parameters(),
+                    "lr": lr_class_head,
+                    "name": "presence_head",
+                }
+            )
         for group in groups:
             group["params"] = [p for p in group["params"] if p.requires_grad]
         return [group for group in groups if group["params"]]

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from .boxes import clamp_pixel_boxes
 from .checkpoint import atomic_write_bytes, load_model
 from .config import DataConfig, RunConfig
 from .data import (
@@ -18,38 +19,59 @@ from .data import (
     DataError,
     DatasetFolder,
     LocalizationDataset,
-    Progress,
     Table,
     load_dataset,
     resize_square,
-    split_indices,
+    train_val_positions,
 )
 from .engine import Predictions, resolve_device, run_model, to_float_images
 from .images import ImageSource, read_rgb
+from .layout import ALL, BOX_COLUMNS, EVAL_SPLITS, SUBMISSION_COLUMNS, TEST, TRAIN, VAL
+from .metrics import presence_metrics
+from .progress import Progress
 
-SUBMISSION_COLUMNS = ("filename", "class", "xmin", "ymin", "xmax", "ymax")
-SPLITS = ("val", "test", "all")
+# "Come closer" below this: the face box's longer side as a share of the picture's shorter side.
+# Training crops put it at 0.42-0.75 (zoom-out augmentation down to about 0.2).
+COME_CLOSER_SHARE = 0.25
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One image's answer; `box` is xyxy in pixels of the upright original image."""
+    """One image's answer; `box` is xyxy in pixels of the upright original image.
+
+    `face` is False when the model's face-present score is under the threshold chosen on
+    validation: then class, confidence and box describe nothing and must not be shown as a
+    verdict. Models without a presence output always say `face=True` with `face_score=None`.
+    """
 
     class_name: str
     confidence: float
     box: tuple[int, int, int, int]
     probabilities: dict[str, float]
+    face: bool = True
+    face_score: float | None = None
+    image_size: tuple[int, int] = (0, 0)  # width, height of the upright image
+
+    @property
+    def face_share(self) -> float:
+        """The box's longer side over the picture's shorter side (1.0 when the size is unknown)."""
+        width, height = self.image_size
+        if min(width, height) <= 0:
+            return 1.0
+        x0, y0, x1, y1 = self.box
+        return max(x1 - x0, y1 - y0) / min(width, height)
+
+    @property
+    def too_small(self) -> bool:
+        """A found face that is small in the frame: ask the person to come closer."""
+        return self.face and self.face_share < COME_CLOSER_SHARE
 
 
 def pixel_boxes(boxes: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> np.ndarray:
     """Normalised xyxy -> integer pixel xyxy inside each image, never empty."""
     scale = np.stack([widths, heights, widths, heights], axis=1)
     pixels = np.rint(np.clip(boxes, 0.0, 1.0) * scale).astype(np.int64)
-    pixels[:, 2] = np.maximum(pixels[:, 2], np.minimum(pixels[:, 0] + 1, widths))
-    pixels[:, 3] = np.maximum(pixels[:, 3], np.minimum(pixels[:, 1] + 1, heights))
-    pixels[:, 0] = np.minimum(pixels[:, 0], pixels[:, 2] - 1)
-    pixels[:, 1] = np.minimum(pixels[:, 1], pixels[:, 3] - 1)
-    return pixels
+    return clamp_pixel_boxes(pixels, widths, heights)
 
 
 class Predictor:
@@ -61,6 +83,9 @@ class Predictor:
         self.model = model.to(self.device, memory_format=torch.channels_last)
         self.class_names: list[str] = list(self.meta["class_names"])
         self.image_size: int = int(self.meta["image_size"])
+        threshold = self.meta.get("presence_threshold")
+        # Chosen on validation at training time; None (old checkpoints): always answer.
+        self.presence_threshold: float | None = None if threshold is None else float(threshold)
 
     @property
     def run_config(self) -> RunConfig:
@@ -76,11 +101,18 @@ class Predictor:
         probabilities = out["logits"].float().softmax(dim=1)[0].cpu().numpy()
         box = pixel_boxes(out["boxes"].float().cpu().numpy(), np.array([width]), np.array([height]))
         best = int(probabilities.argmax())
+        face, face_score = True, None
+        if "presence" in out and self.presence_threshold is not None:
+            face_score = float(torch.sigmoid(out["presence"].float())[0])
+            face = face_score >= self.presence_threshold
         return Prediction(
             self.class_names[best],
             float(probabilities[best]),
             tuple(int(v) for v in box[0]),
             dict(zip(self.class_names, map(float, probabilities), strict=True)),
+            face,
+            face_score,
+            (width, height),
         )
 
     def run_table(
@@ -108,7 +140,8 @@ class Predictor:
         return self.describe(table, predictions)
 
     def describe(self, table: Table, predictions: Predictions) -> pd.DataFrame:
-        """Predictions as a frame; with ground truth also IoU and whether the class is right."""
+        """Predictions as a frame; with ground truth also the true class and box (`true_xmin`...),
+        IoU and whether the class is right."""
         frame = table.frame
         pixels = pixel_boxes(
             predictions.boxes.numpy(), frame["width"].to_numpy(), frame["height"].to_numpy()
@@ -119,11 +152,15 @@ class Predictor:
                 "filename": frame["filename"].to_numpy(),
                 "class": [self.class_names[i] for i in predicted],
                 "confidence": predictions.probabilities.max(dim=1).values.numpy(),
-                **{name: pixels[:, i] for i, name in enumerate(SUBMISSION_COLUMNS[2:])},
+                **{name: pixels[:, i] for i, name in enumerate(BOX_COLUMNS)},
             }
         )
+        if predictions.presence is not None and self.presence_threshold is not None:
+            out["face_score"] = predictions.presence.numpy()
         if table.has_boxes:
             out["true_class"] = frame["class"].to_numpy()
+            for column in BOX_COLUMNS:  # the row's own answer: never looked up by file name
+                out[f"true_{column}"] = frame[column].to_numpy()
             out["iou"] = predictions.ious().numpy()
             out["correct"] = out["class"] == out["true_class"]
         return out
@@ -131,28 +168,26 @@ class Predictor:
 
 def split_table(folder: DatasetFolder, split: str, data_config: DataConfig) -> Table:
     """The labelled rows of a split: the run's own validation split, the test answers, or all."""
-    if split == "all":
+    if split == ALL:
         return folder.train
-    if split == "test":
+    if split == TEST:
         if folder.test is None or folder.test_labels is None:
             raise DataError(f"{folder.root}: --split test needs test.csv and test_labels.csv")
         wanted = set(folder.test.frame["filename"])
         labels = folder.test_labels
         return Table(labels.frame[labels.frame["filename"].isin(wanted)].reset_index(drop=True))
-    if split == "val":
-        frame = folder.train.frame
-        groups = frame["source"].to_numpy() if "source" in frame.columns else None
-        _, val_idx = split_indices(
-            folder.labels(folder.train), groups, data_config.val_fraction, data_config.split_seed
+    if split == VAL:
+        _, _, val_idx = train_val_positions(
+            folder, data_config.val_fraction, data_config.split_seed
         )
-        return Table(frame.iloc[val_idx].reset_index(drop=True))
-    raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+        return Table(folder.train.frame.iloc[val_idx].reset_index(drop=True))
+    raise ValueError(f"unknown split {split!r}; choose one of {EVAL_SPLITS}")
 
 
 def evaluate(
     predictor: Predictor,
     data_root: str | Path,
-    split: str = "val",
+    split: str = VAL,
     flip_tta: bool = False,
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -168,9 +203,42 @@ def evaluate(
     if unknown:
         raise DataError(f"classes {sorted(unknown)} are not known to this model")
     predictions = predictor.run_table(table, flip_tta, progress)
-    metrics = predictions.metrics()
+    metrics = predictions.metrics(predictor.presence_threshold)
+    metrics.update(_no_face_scores(predictor, folder, split, table, predictions, flip_tta))
     metrics["split"] = split
     return metrics, predictor.describe(table, predictions)
+
+
+def no_face_table(folder: DatasetFolder, split: str, faces: Table) -> Table:
+    """The no-face windows that belong with a split: test windows for `test`; for `val`, the
+    train windows cut from the validation faces' photos; for `all`, every train window."""
+    if split == TEST:
+        return Table(folder.no_face_frame(TEST))
+    sources = set(faces.frame["source"]) if split == VAL and "source" in faces.frame else None
+    if split == VAL and sources is None:
+        sources = set()  # without sources no window can be placed on the validation side
+    return Table(folder.no_face_frame(TRAIN, sources))
+
+
+def _no_face_scores(
+    predictor: Predictor,
+    folder: DatasetFolder,
+    split: str,
+    faces: Table,
+    face_predictions: Predictions,
+    flip_tta: bool,
+) -> dict[str, Any]:
+    """Face recall and no-face rejection at the checkpoint's threshold, on the split's faces and
+    its no-face windows; nothing for a model without a presence threshold."""
+    if predictor.presence_threshold is None or face_predictions.presence is None:
+        return {}
+    windows = no_face_table(folder, split, faces)
+    scores = face_predictions.presence.numpy()
+    if not windows.frame.empty:
+        window_scores = predictor.run_table(windows, flip_tta).presence
+        scores = np.concatenate([scores, window_scores.numpy()])
+    is_face = np.arange(len(scores)) < len(faces.frame)
+    return presence_metrics(scores, is_face, predictor.presence_threshold)
 
 
 def predict_submission(

@@ -5,12 +5,13 @@ cannot be used, a class too rare to be on both sides of the train/validation spl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import DataConfig, RunConfig, SettingError
-from .data import KNOWN_CLASSES, DataError, DatasetFolder, load_dataset, split_indices
+from .config import RunConfig, SettingError
+from .data import KNOWN_CLASSES, DataError, DatasetFolder, load_dataset, train_val_positions
 from .weights import missing_weights_template, pretrained_available
 
 FEW_VALIDATION_ROWS = 5  # fewer than this in validation: scores of that class are noise
@@ -39,16 +40,6 @@ class Preflight:
     folder: DatasetFolder
     split: SplitCheck
     warnings: list[str]
-
-
-def split_for(folder: DatasetFolder, config: DataConfig) -> tuple[np.ndarray, ...]:
-    """(labels, train positions, validation positions) of train.csv's usable rows: grouped by
-    `source` when the table has one, stratified by class otherwise."""
-    frame = folder.train.frame
-    labels = folder.labels(folder.train)
-    groups = frame["source"].to_numpy() if "source" in frame.columns else None
-    train_idx, val_idx = split_indices(labels, groups, config.val_fraction, config.split_seed)
-    return labels, train_idx, val_idx
 
 
 def check_split(
@@ -84,14 +75,19 @@ def check_split(
     return SplitCheck(counts, warnings)
 
 
-def preflight(config: RunConfig, skip_bad_rows: bool = True) -> Preflight:
+def preflight(
+    config: RunConfig,
+    skip_bad_rows: bool = True,
+    load: Callable[[str], DatasetFolder] | None = None,
+) -> Preflight:
     """Everything that can be checked without decoding an image or creating a run folder.
 
     Raises SettingError (weights missing), DataError (folder, bad rows unless `skip_bad_rows`,
-    a class too rare to split). The bad rows skipped are in the warnings."""
+    a class too rare to split). The bad rows skipped are in the warnings. `load` reads the
+    dataset folder (a UI passes its cached reader)."""
     if config.model.pretrained and not pretrained_available(config.model.name):
         raise SettingError(missing_weights_template(config.model.name))
-    folder = load_dataset(config.data.root)
+    folder = (load or load_dataset)(config.data.root)
     warnings = []
     problems = folder.train.problems
     if problems and not skip_bad_rows:
@@ -104,5 +100,6 @@ def preflight(config: RunConfig, skip_bad_rows: bool = True) -> Preflight:
             f"{len(problems)} row(s) of train.csv cannot be used (first: {problems[0]}); "
             f"training uses the other {len(folder.train.frame)}"
         )
-    split = check_split(folder, *split_for(folder, config.data))
+    data = config.data
+    split = check_split(folder, *train_val_positions(folder, data.val_fraction, data.split_seed))
     return Preflight(folder, split, warnings + split.warnings)

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .jobs import RunSnapshot, loss_shares
-
-_SCORES = ("mean_iou", "iou50", "accuracy", "balanced_accuracy")
+from .metrics import SCORES as _SCORES
 
 
 def _score(value: float | None) -> str:

@@ -6,22 +6,31 @@ each written atomically as the run goes, so a crash or restart loses nothing alr
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .checkpoint import atomic_write_json, read_json, save_checkpoint
-from .config import RunConfig
-from .data import Progress
+from .config import RunConfig, SettingError
+from .data import DataError
 from .engine import Trainer, TrainerState
+from .images import ImageError
+from .layout import VAL
 from .live_strip import LiveStrip, strip_positions
+from .progress import Progress
 from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
+from .weights import WeightsUnavailable
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
+BEST_CHECKPOINT = "best.pt"  # the file a run folder keeps its best weights in
+
+logger = logging.getLogger(__name__)
 # Start-up work before the first training step, in order; a UI shows each with its own progress.
 STARTUP_PHASES = ("decoding images", "stem features")
 StartupProgress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -39,7 +48,7 @@ class RunFolder:
 
     @property
     def checkpoint(self) -> Path:
-        return self.path / "best.pt"
+        return self.path / BEST_CHECKPOINT
 
     def config(self) -> RunConfig:
         """The run's settings; SettingError if config.json holds values no longer allowed."""
@@ -74,13 +83,18 @@ def failure_reason(error: BaseException) -> str:
     """One line a user can act on."""
     if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
         return "out of memory: lower the batch size or the image size, then start again"
+    if isinstance(error, SettingError):
+        return error.for_page()
+    if isinstance(error, DataError | ImageError | WeightsUnavailable) and str(error):
+        return str(error)  # already in the user's words: no Python class name in front
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def run_strip(data: PreparedData) -> LiveStrip:
     """The run's fixed strip of validation pictures (both classes), with their truth."""
-    images, boxes, labels = data.subset("val")
-    positions = strip_positions(labels)
+    images, boxes, labels = data.subset(VAL)
+    faces = np.flatnonzero((labels >= 0) & (labels < len(data.folder.class_names)))
+    positions = faces[strip_positions(labels[faces])].tolist()  # no-face windows stay off it
     return LiveStrip(
         images[positions], boxes[positions], labels[positions], data.folder.class_names, positions
     )
@@ -111,14 +125,18 @@ def train_run(
     run = RunFolder(run_dir)
     run.write_config(config)
     run.write_status("running", "preparing data")
+    logger.info("run %s: %s on %s", run.path, config.model.name, config.data.root)
     try:
-        data = data or prepare_data(config.data, phase(STARTUP_PHASES[0]))
+        data = data or prepare_data(
+            config.data, phase(STARTUP_PHASES[0]), no_face=config.model.presence
+        )
         config = for_data(config, data)
         trainer = build_trainer(config, data, stop_event, phase(STARTUP_PHASES[1]))
         strip = run_strip(data)
         strip.save(run.path)
     except Exception as error:
         run.write_status("failed", failure_reason(error))
+        logger.warning("run %s failed before training: %s", run.path, failure_reason(error))
         raise
     run.write_config(config)  # now with the number of classes the data has
 
@@ -143,6 +161,9 @@ def train_run(
                 data.image_size,
                 metrics=history[-1],
                 run_config=config.to_dict(),
+                # Chosen on validation (this evaluation's no-face windows and faces); absent when
+                # the data had no windows, and then the model always answers as before.
+                presence_threshold=history[-1].get("presence_threshold"),
             )
         run.write_status("running", f"step {trainer.state.step}/{trainer.state.total_steps}")
 
@@ -154,10 +175,22 @@ def train_run(
         state = trainer.fit()
     except Exception as error:
         run.write_status("failed", failure_reason(error))
+        logger.warning(
+            "run %s failed at step %d: %s", run.path, trainer.state.step, failure_reason(error)
+        )
         raise
     if state.stopped_by_user:
         run.write_status("stopped", "stopped by user", best=state.best_metrics)
+        logger.info("run %s stopped by the user at step %d", run.path, state.step)
     else:
         how = "early stopping" if state.stopped_early else "all steps done"
         run.write_status("finished", how, best=state.best_metrics)
+        logger.info(
+            "run %s finished (%s) after %d steps in %.0f s; best mean IoU %.3f",
+            run.path,
+            how,
+            state.step,
+            state.elapsed,
+            state.best_metrics.get("mean_iou", float("nan")),
+        )
     return state

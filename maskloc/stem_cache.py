@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +24,12 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.utils.data import Dataset
 
-from .data import LocalizationDataset, Progress
+from .data import LocalizationDataset
 from .engine import to_float_images
 from .models import LocalizationModel
+from .progress import Progress
+
+logger = logging.getLogger(__name__)
 
 
 class StemFeatureDataset(Dataset):
@@ -154,8 +159,15 @@ def remembered(key: str, compute: Callable[[], StemFeatureDataset]) -> StemFeatu
     with _MEMO_LOCK:
         if key in _MEMO:
             _MEMO.move_to_end(key)
+            logger.info("stem features reused (%d images)", len(_MEMO[key]))
             return _MEMO[key]
+    started = time.monotonic()
     features = compute()
+    logger.info(
+        "stem features computed: %s in %.1f s",
+        tuple(features.features.shape),
+        time.monotonic() - started,
+    )
     with _MEMO_LOCK:
         _MEMO[key] = features
         while len(_MEMO) > _MEMO_SIZE:

@@ -5,25 +5,31 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from .checkpoint import read_checkpoint
 from .config import DataConfig, RunConfig
 from .data import (
     IMAGE_CACHE,
+    NO_FACE_LABEL,
+    PLACEHOLDER_BOX,
     DatasetFolder,
     LocalizationDataset,
-    Progress,
     channel_stats,
     load_dataset,
+    train_val_positions,
 )
 from .engine import Trainer, resolve_device, set_seed
+from .layout import TRAIN, VAL
 from .losses import LocalizationLoss, balanced_class_weights
 from .models import LocalizationModel
-from .preflight import check_split, split_for
+from .preflight import check_split
+from .progress import Progress
 from .stem_cache import StemView, memo_key, remembered, stem_features
 from .transforms import train_transform
 
@@ -32,7 +38,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class PreparedData:
-    """A validated dataset with its images decoded once, split, and its channel statistics."""
+    """A validated dataset with its images decoded once, split, and its channel statistics.
+
+    Rows are the train.csv faces, then (when used) the train-split no-face windows with label
+    NO_FACE_LABEL; each window is on the side of the split its source photo's faces are on.
+    """
 
     folder: DatasetFolder
     images: np.ndarray
@@ -45,22 +55,41 @@ class PreparedData:
     image_size: int
 
     def subset(self, which: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        idx = self.train_idx if which == "train" else self.val_idx
+        idx = self.train_idx if which == TRAIN else self.val_idx
         return self.images[idx], self.boxes[idx], self.labels[idx]
 
 
-def prepare_data(config: DataConfig, progress: Progress | None = None) -> PreparedData:
+def prepare_data(
+    config: DataConfig, progress: Progress | None = None, no_face: bool = True
+) -> PreparedData:
     """Load, validate, split (grouped by `source` when present) and cache a dataset folder.
 
-    Refuses (DataError) a class that cannot be on both sides of the split, before decoding."""
+    Refuses (DataError) a class that cannot be on both sides of the split, before decoding.
+    With `no_face` and a `no_face.csv`, its train-split windows join as presence negatives. The
+    face split and the normalisation statistics come from the faces alone, so they are the same
+    with or without the windows."""
     folder = load_dataset(config.root)
     frame = folder.train.frame
-    labels, train_idx, val_idx = split_for(folder, config)
+    labels, train_idx, val_idx = train_val_positions(folder, config.val_fraction, config.split_seed)
     for warning in check_split(folder, labels, train_idx, val_idx).warnings:
         logger.warning(warning)
-    images = IMAGE_CACHE.load(frame["path"].tolist(), config.image_size, progress)
+    windows = folder.no_face_frame(TRAIN)
+    if not no_face:
+        windows = windows.iloc[:0]
+    paths = frame["path"].tolist() + windows["path"].tolist()
+    images = IMAGE_CACHE.load(paths, config.image_size, progress)
     mean, std = channel_stats(images[train_idx])
     boxes = folder.train.normalized_boxes()
+    if len(windows):
+        placeholder = np.tile(np.asarray(PLACEHOLDER_BOX, np.float32), (len(windows), 1))
+        boxes = np.concatenate([boxes, placeholder])
+        labels = np.concatenate([labels, np.full(len(windows), NO_FACE_LABEL, np.int64)])
+        has_sources = "source" in frame.columns
+        val_sources = set(frame["source"].iloc[val_idx]) if has_sources else set()
+        in_val = windows["source"].isin(val_sources).to_numpy()
+        positions = len(frame) + np.arange(len(windows))
+        train_idx = np.concatenate([train_idx, positions[~in_val]])
+        val_idx = np.concatenate([val_idx, positions[in_val]])
     return PreparedData(
         folder, images, boxes, labels, train_idx, val_idx, mean, std, config.image_size
     )
@@ -73,12 +102,15 @@ def make_loaders(
     train_cfg = config.train
     generator = torch.Generator().manual_seed(train_cfg.seed)
     train_set = LocalizationDataset(
-        *data.subset("train"), transform=train_transform(config.data.augment, train_cfg.seed)
+        *data.subset(TRAIN), transform=train_transform(config.data.augment, train_cfg.seed)
     )
     sampler = None
     if train_cfg.class_weighting == "sampler":
-        counts = np.bincount(train_set.labels, minlength=len(data.folder.class_names))
-        weights = 1.0 / counts[train_set.labels]
+        # No-face windows are drawn as often as each class (they get the last bin).
+        classes = len(data.folder.class_names)
+        bins = np.where(train_set.labels < 0, classes, train_set.labels)
+        counts = np.bincount(bins, minlength=classes + 1)
+        weights = 1.0 / counts[bins]
         sampler = WeightedRandomSampler(weights, len(weights), generator=generator)
     pin = device.type == "cuda"
     train_loader = DataLoader(
@@ -91,7 +123,7 @@ def make_loaders(
         pin_memory=pin,
     )
     val_loader = DataLoader(
-        LocalizationDataset(*data.subset("val")), batch_size=64, shuffle=False, pin_memory=pin
+        LocalizationDataset(*data.subset(VAL)), batch_size=64, shuffle=False, pin_memory=pin
     )
     return train_loader, val_loader
 
@@ -112,17 +144,17 @@ def _stem_loaders(
     variant_seed = config.data.split_seed
     transform = train_transform(config.data.augment, variant_seed)
     variants = config.train.cached_variants
-    train_arrays, val_arrays = data.subset("train"), data.subset("val")
+    train_arrays, val_arrays = data.subset(TRAIN), data.subset(VAL)
     m = config.model
     key = memo_key(
         m.name, m.pretrained, m.frozen_blocks, config.data.augment, variants, variant_seed
     )
     train_set = remembered(
-        memo_key(key, "train", arrays=train_arrays),
+        memo_key(key, TRAIN, arrays=train_arrays),
         lambda: stem_features(model, *train_arrays, transform, variants, device, progress),
     )
     val_set = remembered(
-        memo_key(key, "val", arrays=val_arrays),
+        memo_key(key, VAL, arrays=val_arrays),
         lambda: stem_features(model, *val_arrays, None, 1, device),
     )
     generator = torch.Generator().manual_seed(config.train.seed)
@@ -159,10 +191,14 @@ def build_trainer(
     device = resolve_device(config.train.device)
     num_classes = config.model.num_classes
     model = LocalizationModel(config.model, data.mean, data.std)
+    if config.train.init_checkpoint:
+        start_from_checkpoint(model, config.train.init_checkpoint)
     weights = None
     if config.train.class_weighting == "balanced":
         weights = balanced_class_weights(torch.from_numpy(data.labels[data.train_idx]), num_classes)
-    loss_fn = LocalizationLoss(config.train.alpha, config.train.box_loss, weights)
+    loss_fn = LocalizationLoss(
+        config.train.alpha, config.train.box_loss, weights, config.train.presence_weight
+    )
     if config.train.cache_stem and model.has_frozen_stem:
         train_loader, val_loader = _stem_loaders(model, data, config, device, progress)
         return Trainer(
@@ -170,6 +206,36 @@ def build_trainer(
         )
     train_loader, val_loader = make_loaders(data, config, device)
     return Trainer(model, train_loader, val_loader, loss_fn, config.train, device, stop_event)
+
+
+def start_from_checkpoint(model: LocalizationModel, path: str | Path) -> None:
+    """Copy a trained checkpoint's weights (normalisation buffers included) into `model`.
+
+    Only a presence head the checkpoint lacks may be missing: it keeps its fresh initialisation,
+    which is how an older model gains the face-present output without training from ImageNet.
+    """
+    payload = read_checkpoint(path)
+    if "members" in payload:
+        raise ValueError(f"{path}: is an ensemble; start from one of its members")
+    theirs = {"presence": False, **payload.get("model_config", {})}
+    ours = asdict(model.config)
+    differing = [
+        key
+        for key in ours
+        if key not in ("pretrained", "presence", "dropout") and ours[key] != theirs.get(key)
+    ]
+    if differing:
+        raise ValueError(
+            f"{path}: its model differs in {', '.join(differing)} "
+            f"({', '.join(f'{k}={theirs.get(k)!r}' for k in differing)}); use the same settings"
+        )
+    result = model.load_state_dict(payload["state_dict"], strict=False)
+    foreign = [k for k in result.missing_keys if not k.startswith("presence_head.")]
+    if foreign or result.unexpected_keys:
+        raise ValueError(
+            f"{path}: weights do not fit (missing {foreign[:3]}, unexpected "
+            f"{result.unexpected_keys[:3]})"
+        )
 
 
 def trained_model(trainer: Trainer) -> LocalizationModel:

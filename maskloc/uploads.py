@@ -4,13 +4,18 @@ whole stays within size limits (zip bombs declare small files that unpack huge).
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from .layout import TRAIN_CSV
+
 MAX_UNPACKED_BYTES = 500 * 1024**2
 MAX_ENTRIES = 20_000
+
+logger = logging.getLogger(__name__)
 
 
 class UploadError(ValueError):
@@ -19,10 +24,10 @@ class UploadError(ValueError):
 
 def _dataset_root(folder: Path) -> Path:
     """The folder holding train.csv: the zip's top level or its single top folder."""
-    if (folder / "train.csv").is_file():
+    if (folder / TRAIN_CSV).is_file():
         return folder
     children = [child for child in folder.iterdir() if not child.name.startswith(("__", "."))]
-    if len(children) == 1 and (children[0] / "train.csv").is_file():
+    if len(children) == 1 and (children[0] / TRAIN_CSV).is_file():
         return children[0]
     raise UploadError("the zip holds no train.csv at its top level or in one top folder")
 
@@ -56,7 +61,9 @@ def unpack_dataset_zip(data: bytes, into: Path, name: str = "upload.zip") -> Pat
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(entry) as source, destination.open("wb") as out:
                     shutil.copyfileobj(source, out)
-            return _dataset_root(target)
+            root = _dataset_root(target)
+            logger.info("unpacked %s (%d entries) into %s", name, len(entries), root)
+            return root
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise

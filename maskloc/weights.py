@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import logging
 from pathlib import Path
 
 import torch
+
+logger = logging.getLogger(__name__)
 
 
 class WeightsUnavailable(RuntimeError):
@@ -98,6 +101,7 @@ def load_pretrained_state(arch: str) -> dict[str, torch.Tensor]:
         from .config import SettingError  # its wording of the setting, flag and checkbox
 
         raise WeightsUnavailable(str(SettingError(missing_weights_template(arch))))
+    logger.info("ImageNet weights for %s: %s", arch, path)
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

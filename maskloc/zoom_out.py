@@ -12,8 +12,9 @@ import pandas as pd
 from PIL import Image
 
 from .config import DataConfig
-from .data import BOX_COLUMNS, load_dataset
+from .data import load_dataset
 from .images import read_rgb
+from .layout import BOX_COLUMNS, IMAGES_DIR, TEST, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
 from .predict import split_table
 
 
@@ -33,7 +34,7 @@ def zoom_out_image(
 def write_zoomed_out(
     data_root: str | Path,
     out_dir: str | Path,
-    split: str = "test",
+    split: str = TEST,
     factor: float = 2.0,
     seed: int = 0,
 ) -> int:
@@ -44,7 +45,7 @@ def write_zoomed_out(
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"{out_dir}: folder exists and is not empty")
-    (out_dir / "images").mkdir(parents=True)
+    (out_dir / IMAGES_DIR).mkdir(parents=True)
     table = split_table(load_dataset(data_root), split, DataConfig())
     rng = np.random.default_rng(seed)
     rows = []
@@ -53,12 +54,12 @@ def write_zoomed_out(
         box = np.array([getattr(row, c) for c in BOX_COLUMNS], dtype=np.float64)
         canvas, moved = zoom_out_image(image, box, factor, rng)
         name = Path(row.filename).stem + ".jpg"
-        Image.fromarray(canvas).save(out_dir / "images" / name, quality=95)
+        Image.fromarray(canvas).save(out_dir / IMAGES_DIR / name, quality=95)
         rows.append(
             [name, *np.rint(moved).astype(int).tolist(), row[table.frame.columns.get_loc("class")]]
         )
     frame = pd.DataFrame(rows, columns=["filename", *BOX_COLUMNS, "class"])
-    frame.to_csv(out_dir / "train.csv", index=False)
-    frame.to_csv(out_dir / "test_labels.csv", index=False)
-    frame[["filename"]].to_csv(out_dir / "test.csv", index=False)
+    frame.to_csv(out_dir / TRAIN_CSV, index=False)
+    frame.to_csv(out_dir / TEST_LABELS_CSV, index=False)
+    frame[["filename"]].to_csv(out_dir / TEST_CSV, index=False)
     return len(frame)

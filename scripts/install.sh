@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Create .venv and install the pinned dependencies (plus dev tools with "dev"). Safe to re-run.
+# Create .venv and install the pinned dependencies (plus dev tools with "dev", Dask with
+# "cluster"). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${1:-}" = "dev" ]; then
-  .venv/bin/pip install --quiet -r requirements-dev.txt
+  .venv/bin/pip install --quiet -r requirements-dev.txt  # includes requirements-cluster.txt
+elif [ "${1:-}" = "cluster" ]; then  # a machine that trains on (or is part of) a Dask cluster
+  .venv/bin/pip install --quiet -r requirements.txt -r requirements-cluster.txt
 else
   .venv/bin/pip install --quiet -r requirements.txt
 fi

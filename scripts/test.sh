@@ -13,4 +13,5 @@ fi
 export NO_ALBUMENTATIONS_UPDATE=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/pytest -n 2 "$@"
+# loadgroup: tests marked xdist_group (one Dask cluster per module) stay on one worker
+.venv/bin/pytest -n 2 --dist loadgroup "$@"

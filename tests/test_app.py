@@ -312,7 +312,7 @@ def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
 def test_an_exception_in_the_worker_shows_on_the_page(env, monkeypatch):
     import maskloc.runs
 
-    def broken_disk(*_):
+    def broken_disk(*_, **__):
         raise OSError("disk on fire")
 
     monkeypatch.setattr(maskloc.runs, "prepare_data", broken_disk)  # after every check passed
@@ -335,6 +335,23 @@ def test_train_refuses_pretrained_own_cnn(env):
         "Not started: own_cnn has no ImageNet weights: untick 'ImageNet-pretrained backbone'."
     ]
     assert run_states(at) == []
+
+
+def test_train_names_the_checkbox_when_imagenet_weights_are_missing(env, monkeypatch):
+    import maskloc.preflight
+
+    monkeypatch.setattr(maskloc.preflight, "pretrained_available", lambda name: False)
+    at = open_page("app_pages/train.py")
+    at.selectbox(key="train_model").set_value("resnet50").run()
+    at.number_input(key="train_frozen_blocks").set_value(0)
+    at.checkbox(key="train_cache_stem").set_value(False)
+    assert at.checkbox(key="train_pretrained").value is True  # resnet50's own default
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (error,) = texts(at.error)
+    assert error.startswith("Not started: ImageNet weights for resnet50 (resnet50-0676ba61.pth)")
+    assert "untick 'ImageNet-pretrained backbone' to train from random weights" in error
+    assert run_states(at) == [] and not jobs_of(env)
 
 
 @pytest.mark.parametrize(
@@ -431,6 +448,56 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
     assert {m.label: m.value for m in at.metric}["images"] == "6"
 
 
+def test_predict_draws_each_splits_own_ground_truth(env, monkeypatch):
+    """A file listed in train.csv and (with another box) in test_labels.csv: the test split's
+    green box is test_labels.csv's, not the first row found under that file name."""
+    from maskloc import drawing
+
+    train = pd.read_csv(env.data / "train.csv")
+    shared = train.iloc[0]
+    test_box = [1.0, 2.0, 30.0, 40.0]
+    assert test_box != shared[["xmin", "ymin", "xmax", "ymax"]].tolist()
+    labels = pd.read_csv(env.data / "test_labels.csv")
+    labels.loc[0, ["filename", "xmin", "ymin", "xmax", "ymax"]] = [shared["filename"], *test_box]
+    labels.to_csv(env.data / "test_labels.csv", index=False)
+    labels[["filename"]].to_csv(env.data / "test.csv", index=False)
+    drawn_truths = []
+    original = drawing.truth_box
+
+    def recording_truth_box(box, class_name=""):
+        drawn_truths.append([float(v) for v in box])
+        return original(box, class_name)
+
+    monkeypatch.setattr(drawing, "truth_box", recording_truth_box)
+    at = open_page("app_pages/predict.py")
+    drawn_truths.clear()
+    at.radio(key="predict_split").set_value("test").run()
+    assert not at.exception
+    expected = labels[["xmin", "ymin", "xmax", "ymax"]].astype(float).values.tolist()
+    assert sorted(drawn_truths) == sorted(expected)
+
+
+def test_predict_pages_through_the_grid_worst_first(env):
+    at = open_page("app_pages/predict.py")
+    at.radio(key="predict_split").set_value("all").run()
+    first = at.image[0].captions
+    at.number_input(key="predict_page").set_value(2).run()
+    assert not at.exception
+    second = at.image[0].captions
+    assert at.number_input(key="predict_page").label == "Page (of 2)"
+    assert (len(first), len(second)) == (12, 12)  # 24 labelled rows, 12 a page
+
+    def iou(caption: str) -> float:
+        return float(caption.rsplit("IoU ", 1)[1])
+
+    assert max(map(iou, first)) <= min(map(iou, second))
+
+
+def bars(at: AppTest) -> list[tuple[str, int]]:
+    """(text, percent) of every progress bar on the page."""
+    return [(e.proto.text, e.proto.value) for e in at.get("progress")]
+
+
 def test_predict_writes_a_submission(env):
     at = open_page("app_pages/predict.py")
     at.button(key="predict_submit").click().run()
@@ -447,6 +514,9 @@ def test_predict_one_uploaded_image_and_refuses_garbage(env):
     at.file_uploader(key="predict_upload").set_value(("face.jpg", jpeg(), "image/jpeg")).run()
     assert not at.exception
     assert any(m.startswith("### ") and "%" in m for m in texts(at.markdown))
+    shown = bars(at)  # one bar per class, most likely first, adding up to 100 %
+    assert [text.split(":")[0] for text, _ in shown] in (["mask", "no-mask"], ["no-mask", "mask"])
+    assert shown[0][1] >= shown[1][1] and sum(v for _, v in shown) == pytest.approx(100, abs=1)
     at.file_uploader(key="predict_upload").set_value(("bad.jpg", b"not a jpeg", "image/jpeg"))
     at.run()
     assert not at.exception
@@ -498,6 +568,8 @@ def test_webcam_snapshot_gets_a_drawn_prediction(env):
     assert len(at.image) == 1
     verdict = [m for m in texts(at.markdown) if m.startswith("## ")]
     assert verdict and ("mask" in verdict[0]) and "%" in verdict[0]
+    name, percent = bars(at)[0][0].rstrip("%").split(": ")  # the most likely class's bar
+    assert verdict[0].endswith(f"{name} · {float(percent):.0f}%")
     plain = at.image[0].proto.imgs[0].url
     at.radio(key="webcam_saliency").set_value("box").run()
     assert not at.exception and len(at.image) == 1

@@ -40,9 +40,12 @@ def test_round_trip_restores_weights_and_metadata(checkpoint):
     loaded, meta = load_model(path)
     assert meta["class_names"] == ["mask", "no-mask"] and meta["image_size"] == 48
     assert meta["metrics"]["mean_iou"] == 0.5 and meta["mean"] == pytest.approx([0.4] * 3)
+    saved, restored = model.state_dict(), loaded.state_dict()
+    assert saved.keys() == restored.keys()
+    assert all(torch.equal(saved[k], restored[k]) for k in saved)  # every tensor, exactly
     x = torch.rand(2, 3, 48, 48)
     model.eval()
-    assert torch.allclose(loaded(x)["boxes"], model(x)["boxes"])
+    assert torch.equal(loaded(x)["logits"], model(x)["logits"])
     assert not list(path.parent.glob("*.tmp"))  # the temp file was renamed away
 
 

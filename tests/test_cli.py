@@ -97,8 +97,12 @@ def test_evaluate_json_for_each_split(trained, split):
     assert {"mean_iou", "iou50", "accuracy", "balanced_accuracy", "n"} <= set(metrics)
     expected_n = {"val": summary["n"], "test": 8, "all": 30}[split]
     assert metrics["n"] == expected_n
-    if split == "val":  # the same split and weights the run reported
-        assert metrics["mean_iou"] == pytest.approx(summary["mean_iou"], abs=1e-4)
+
+
+def test_evaluate_val_gives_the_score_the_run_reported(trained):
+    """Same split and weights as in training: the same mean IoU."""
+    root, run, summary = trained
+    assert _val_iou(run / "best.pt", root) == pytest.approx(summary["mean_iou"], abs=1e-4)
 
 
 def test_predict_writes_submission_in_competition_format(trained, tmp_path):
@@ -257,3 +261,19 @@ def test_bad_rows_stop_the_cli_unless_skipped(trained, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "skipped: train.csv row 33, filename: duplicate of row 2" in captured.err
     assert json.loads(captured.out)["n"] == 30
+
+
+def test_verbose_shows_what_the_library_logs_and_leaves_the_logger_as_it_was(capsys):
+    import logging
+
+    from maskloc.config import DEFAULT_CHECKPOINT
+
+    library = logging.getLogger("maskloc")
+    level, handlers = library.level, list(library.handlers)
+    args = ["summary", "--checkpoint", str(DEFAULT_CHECKPOINT)]
+    assert main(args) == 0
+    assert "INFO maskloc.checkpoint: loaded" not in capsys.readouterr().err
+    for verbose in (["-v", *args], [*args, "--verbose"]):
+        assert main(verbose) == 0
+        assert f"INFO maskloc.checkpoint: loaded {DEFAULT_CHECKPOINT}" in capsys.readouterr().err
+    assert (library.level, library.handlers) == (level, handlers)

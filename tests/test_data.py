@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,10 +58,14 @@ def test_loads_valid_folder_and_normalises_by_each_image_size(tiny_dataset):
         ("/etc/passwd,1,5,4,20,mask", "filename", "plain name"),
     ],
 )
-def test_bad_row_reported_with_line_field_and_reason(tiny_dataset, row, field, reason):
+def test_bad_row_reported_with_line_field_and_reason(tiny_dataset, row, field, reason, caplog):
+    caplog.set_level(logging.INFO, logger="maskloc.data")
     good = "img_001.png,1,2,10,12,mask"
     _write_train(tiny_dataset, f"filename,xmin,ymin,xmax,ymax,class\n{good}\n{row}\n")
     folder = load_dataset(tiny_dataset)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tiny_dataset / 'train.csv'}: 1 row(s) refused, first: {folder.train.problems[0]}"
+    ]
     assert len(folder.train.frame) == 1  # the good row is kept
     (problem,) = folder.train.problems
     assert (problem.file, problem.row, problem.field) == ("train.csv", 3, field)
@@ -191,3 +197,8 @@ def test_dataset_augmentation_moves_box_with_image():
     assert tensor.shape == (3, 32, 32) and tensor.dtype.is_floating_point is False
     assert moved.tolist() == pytest.approx([22 / 32, 4 / 32, 30 / 32, 12 / 32])
     assert tensor[0, 4:12, 22:30].float().mean() == 255 and int(label) == 1
+
+
+def test_safe_image_path_refuses_a_nul_byte_by_name(tmp_path):
+    with pytest.raises(ValueError, match="NUL byte"):
+        safe_image_path(tmp_path, "a\x00.jpg")

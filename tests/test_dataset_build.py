@@ -142,6 +142,10 @@ def built(raw: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bu
     return out, report
 
 
+def _read_split(out: Path, split: str) -> list[dict[str, str]]:
+    return _read(out / ("train.csv" if split == "train" else "test_labels.csv"))[1]
+
+
 def _labelled_rows(out: Path) -> list[dict[str, str]]:
     return _read(out / "train.csv")[1] + _read(out / "test_labels.csv")[1]
 
@@ -188,8 +192,44 @@ def test_counts_skip_tiny_and_reject_crowded(built: tuple[Path, BuildReport]):
     assert ("-lead.jpg", 2) not in taken  # the 20 px face
     assert ("crowd.jpg", 0) not in taken and ("crowd.jpg", 1) not in taken
     assert ("crowd.jpg", 2) in taken
-    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(r["filename"] for r in rows)
+    no_face = [r["filename"] for r in _read(out / "no_face.csv")[1]]
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(
+        [r["filename"] for r in rows] + no_face
+    )
     assert "rejected 2 crowded" in report.summary()
+
+
+def test_no_face_windows_hold_no_face(built: tuple[Path, BuildReport]):
+    """Every window shows only the grey gradient: no face colour, not even a grown face's edge."""
+    out, report = built
+    header, windows = _read(out / "no_face.csv")
+    assert header == ["filename", "split", "source"]
+    split_of = {r["source"]: split for split in ("train", "test") for r in _read_split(out, split)}
+    assert windows and len(windows) == sum(report.no_face.values())
+    assert report.no_face_missing == 3 * len(split_of) - len(windows)
+    for row in windows:
+        assert row["split"] == split_of[row["source"]], row  # the window follows its photo
+        with Image.open(out / "images" / row["filename"]) as image:
+            pixels = np.asarray(image.convert("RGB")).astype(int)
+        assert pixels.shape == (SIZE, SIZE, 3)
+        spread = pixels.max(axis=2) - pixels.min(axis=2)
+        assert spread.max() < 30 and pixels.max() < 185, row["filename"]
+    assert {r["split"] for r in windows} == {"train", "test"}
+
+
+def test_no_face_windows_leave_the_face_crops_unchanged(
+    raw: Path, built: tuple[Path, BuildReport], tmp_path: Path
+):
+    out, _ = built
+    other = tmp_path / "faces"
+    report = build_dataset(
+        raw, other, BuildSettings(size=SIZE, test_fraction=0.3, seed=3, no_face_per_photo=0)
+    )
+    assert sum(report.no_face.values()) == 0 and _read(other / "no_face.csv")[1] == []
+    faces = {k: v for k, v in _hashes(out).items() if "noface" not in k}
+    for name in ("README.md", "no_face.csv"):
+        faces.pop(name)
+    assert {k: v for k, v in _hashes(other).items() if k in faces} == faces
 
 
 def test_each_crop_holds_exactly_its_face(built: tuple[Path, BuildReport]):
@@ -208,16 +248,18 @@ def test_each_crop_holds_exactly_its_face(built: tuple[Path, BuildReport]):
         inner = pixels[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].reshape(-1, 3).mean(axis=0)
         assert np.abs(inner - face.colour).max() < 25, row
         # Just outside each side of the box, where the crop extends: not the face any more.
-        for ys, xs in (
+        # The face fills at most 1/context_min of the crop, so on each axis one side has room.
+        sides = [
             (slice(y0 + 3, y1 - 3), x0 - 3),
             (slice(y0 + 3, y1 - 3), x1 + 2),
             (y0 - 3, slice(x0 + 3, x1 - 3)),
             (y1 + 2, slice(x0 + 3, x1 - 3)),
-        ):
-            edge = xs if isinstance(ys, slice) else ys
-            if 0 <= edge < SIZE:
-                outside = pixels[ys, xs].reshape(-1, 3).mean(axis=0)
-                assert np.abs(outside - face.colour).max() > 40, row
+        ]
+        inside = [(ys, xs) for ys, xs in sides if 0 <= (xs if isinstance(ys, slice) else ys) < SIZE]
+        assert len(inside) >= 2, row
+        for ys, xs in inside:
+            outside = pixels[ys, xs].reshape(-1, 3).mean(axis=0)
+            assert np.abs(outside - face.colour).max() > 40, row
         # The box keeps the face's aspect ratio (same scale on both axes).
         fw, fh = face.box[2] - face.box[0], face.box[3] - face.box[1]
         assert (x1 - x0) / (y1 - y0) == pytest.approx(fw / fh, rel=0.1)
@@ -380,14 +422,16 @@ def test_settings_are_validated(kwargs: dict):
 
 
 @pytest.mark.parametrize(
-    ("photo", "box"),
+    ("photo", "box", "centre_varies"),
     [
-        ((400, 300), (150.0, 100.0, 210.0, 180.0)),  # room on all sides
-        ((400, 300), (0.0, 0.0, 60.0, 50.0)),  # corner: window must shift inside
-        ((500, 100), (200.0, 10.0, 260.0, 90.0)),  # window must shrink to the short side
+        ((400, 300), (150.0, 100.0, 210.0, 180.0), True),  # room on all sides
+        ((400, 300), (0.0, 0.0, 60.0, 50.0), False),  # corner: the window sits in the corner
+        ((500, 100), (200.0, 10.0, 260.0, 90.0), True),  # window shrinks to the short side
     ],
 )
-def test_window_holds_face_and_stays_inside(photo: tuple[int, int], box: tuple):
+def test_window_holds_face_and_stays_inside(
+    photo: tuple[int, int], box: tuple, centre_varies: bool
+):
     face = _Face(index=0, line=2, box=box, label="mask")
     rng = np.random.default_rng(0)
     settings = BuildSettings()
@@ -401,8 +445,8 @@ def test_window_holds_face_and_stays_inside(photo: tuple[int, int], box: tuple):
         assert wx <= box[0] and wy <= box[1] and box[2] <= wx + side and box[3] <= wy + side
         assert longer <= side <= min(max(2.0 * longer, longer), min(photo)) + 1
         offsets.append((box[0] + box[2]) / 2 - (wx + side / 2))
-    if photo == (400, 300) and box[0] > 0:
-        assert min(offsets) < -10 < 10 < max(offsets)  # not always centred
+    # the face lands left and right of the window's centre, unless a corner pins the window
+    assert (min(offsets) < -10 < 10 < max(offsets)) == centre_varies
 
 
 def test_window_rejected_when_other_face_intrudes():
@@ -462,10 +506,12 @@ def test_committed_counts_and_size():
     assert sum(r["class"] == "no-mask" for r in rows) >= 50
     assert {r["class"] for r in rows} == {"mask", "no-mask"}
     assert len({r["filename"] for r in rows}) == len(rows)
+    no_face = _read(COMMITTED / "no_face.csv")[1]
+    assert len(no_face) >= 200
     files = sorted(p.name for p in (COMMITTED / "images").iterdir())
-    assert files == sorted(r["filename"] for r in rows)
+    assert files == sorted([r["filename"] for r in rows] + [r["filename"] for r in no_face])
     total = sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.is_file())
-    assert total < 15 * 1024 * 1024
+    assert total < 18 * 1024 * 1024  # 475 face crops + 256 no-face windows
 
 
 def test_committed_images_decode_and_boxes_inside():
@@ -490,6 +536,8 @@ def test_committed_split_is_grouped_and_consistent():
     assert train_sources and test_sources and not train_sources & test_sources
     assert all(r["source"] for r in train + test)
     assert {r["class"] for r in test} == {"mask", "no-mask"}
+    for row in _read(COMMITTED / "no_face.csv")[1]:
+        assert row["source"] in (train_sources if row["split"] == "train" else test_sources), row
 
 
 def test_committed_readme_has_provenance_and_counts():

@@ -89,3 +89,23 @@ def test_array_input_checked():
     assert read_rgb(np.zeros((10, 10, 4), np.uint8)).shape == (10, 10, 3)
     with pytest.raises(ImageError, match="uint8"):
         read_rgb(np.zeros((10, 10, 3), np.float32))
+
+
+def test_importing_maskloc_leaves_pils_global_pixel_limit_alone():
+    """Our limit applies to our reads only (checked on the header); other code in the same
+    process keeps PIL's own MAX_IMAGE_PIXELS."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = (
+        "from PIL import Image; before = Image.MAX_IMAGE_PIXELS; "
+        "import maskloc.images, maskloc.data, maskloc.predict, maskloc.dataset_build; "
+        "print(before, Image.MAX_IMAGE_PIXELS)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    before, after = done.stdout.split()
+    assert after == before != str(MAX_PIXELS)

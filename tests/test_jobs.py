@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -83,13 +84,21 @@ def test_stop_ends_a_run_within_about_one_batch(registry, tiny_dataset):
     assert not registry.busy
 
 
-def test_a_failing_job_ends_failed_with_the_reason(registry, tmp_path):
+def test_a_failing_job_ends_failed_with_the_reason(registry, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="maskloc")
     job = registry.start(tiny_config(tmp_path / "no-such-dataset"))
     assert job.join(TIMEOUT)
     snap = job.snapshot()
     assert snap.state == "failed"
-    assert "dataset folder not found" in snap.error
+    assert (
+        snap.error == f"{tmp_path / 'no-such-dataset'}: dataset folder not found"
+    )  # no "DataError:"
     assert job.error is not None and "DataError" in job.traceback
+    # the worker's traceback reaches the server log, not only the snapshot
+    (logged,) = [r for r in caplog.records if r.name == "maskloc.jobs" and r.levelname == "ERROR"]
+    assert job.name in logged.getMessage() and "dataset folder not found" in logged.getMessage()
+    assert logged.exc_info[1] is job.error
+    assert any(f"job {job.name} queued" in r.getMessage() for r in caplog.records)
     on_disk = JobRegistry(registry.root).runs()[0]
     assert on_disk.state == "failed" and "not found" in on_disk.message
 

@@ -46,7 +46,8 @@ def test_paired_iou_matches_hand_values():
     pred = torch.tensor([[0.1, 0.1, 0.5, 0.5], [0.0, 0.0, 0.2, 0.2], [0.0, 0.0, 0.1, 0.1]])
     target = torch.tensor([[0.1, 0.1, 0.5, 0.5], [0.1, 0.1, 0.3, 0.3], [0.5, 0.5, 0.6, 0.6]])
     assert paired_iou(pred, target).tolist() == pytest.approx([1.0, 0.01 / 0.07, 0.0])
-    assert paired_iou(pred.repeat(300, 1), target.repeat(300, 1), chunk=7).shape == (900,)
+    chunked = paired_iou(pred.repeat(300, 1), target.repeat(300, 1), chunk=7)  # 900 = 128*7 + 4
+    assert chunked.tolist() == pytest.approx([1.0, 0.01 / 0.07, 0.0] * 300)
 
 
 def test_metrics_balanced_accuracy_and_confusion():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -36,8 +37,8 @@ def test_model_normalises_with_its_own_statistics():
 def test_parameter_groups_cover_all_trainable_parameters_once():
     model = LocalizationModel(ModelConfig("own_cnn", pretrained=False))
     groups = model.parameter_groups(1e-4, 1e-3, 2e-3)
-    assert [g["name"] for g in groups] == ["backbone", "class_head", "box_head"]
-    assert [g["lr"] for g in groups] == [1e-4, 1e-3, 2e-3]
+    assert [g["name"] for g in groups] == ["backbone", "class_head", "box_head", "presence_head"]
+    assert [g["lr"] for g in groups] == [1e-4, 1e-3, 2e-3, 1e-3]  # presence: the class rate
     ids = [id(p) for g in groups for p in g["params"]]
     assert len(ids) == len(set(ids)) == len(list(model.parameters()))
 
@@ -45,7 +46,8 @@ def test_parameter_groups_cover_all_trainable_parameters_once():
 def test_frozen_backbone_is_left_out_and_stays_in_eval_mode():
     model = LocalizationModel(ModelConfig("own_cnn", pretrained=False, freeze_backbone=True))
     model.train()
-    assert [g["name"] for g in model.parameter_groups(1, 1, 1)] == ["class_head", "box_head"]
+    names = [g["name"] for g in model.parameter_groups(1, 1, 1)]
+    assert names == ["class_head", "box_head", "presence_head"]
     assert not model.backbone.training and model.box_head.training
 
 
@@ -82,17 +84,17 @@ def test_efficientnet_lite0_weights_land_on_the_right_layers():
 
 
 def test_missing_pretrained_weights_are_explained(monkeypatch):
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: "/nonexistent")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: "/nonexistent")  # resnet50's only source
     find_weights.cache_clear()
     try:
-        if not pretrained_available("resnet50"):
-            with pytest.raises(WeightsUnavailable, match="pretrained=False"):
-                LocalizationModel(ModelConfig("resnet50", pretrained=True))
+        assert not pretrained_available("resnet50")
+        with pytest.raises(WeightsUnavailable, match="resnet50"):
+            LocalizationModel(ModelConfig("resnet50", pretrained=True))
     finally:
         find_weights.cache_clear()
-    with pytest.raises(ValueError, match="no pretrained"):
+    with pytest.raises(ValueError, match="own_cnn has no ImageNet weights: use --no-pretrained"):
         LocalizationModel(ModelConfig("own_cnn", pretrained=True))
-    with pytest.raises(ValueError, match="unknown model"):
+    with pytest.raises(ValueError, match=r"--model .* must be one of own_cnn, .*; got 'vgg'"):
         LocalizationModel(ModelConfig("vgg", pretrained=False))
 
 
@@ -125,20 +127,51 @@ def test_fused_box_head_reads_the_stride_16_map(frozen_blocks):
     out = model(torch.rand(2, 3, 160, 160))
     assert out["boxes"].shape == (2, 4) and out["boxes"].min() >= 0 and out["boxes"].max() <= 1
     assert seen == [torch.Size([2, 96, 10, 10])]  # 160 / 16
-    # the frozen-stem path (cached features) gives the same answer as the full forward
-    with torch.no_grad():
-        again = model.forward_from_stem(model.stem_features(torch.rand(2, 3, 160, 160)))
-    assert again["boxes"].shape == (2, 4)
 
 
 @pytest.mark.parametrize(
     "config",
     [
-        ModelConfig("own_cnn", pretrained=False, box_head="fused"),
-        ModelConfig(pretrained=False, box_head="fused", frozen_blocks=15),
-        ModelConfig(pretrained=False, box_head="fused", freeze_backbone=True),
+        ModelConfig(pretrained=False, box_head="fused", frozen_blocks=14),
+        ModelConfig(pretrained=False, box_head="spatial", frozen_blocks=7),
+        ModelConfig("efficientnet_lite0", pretrained=False, box_head="gap", freeze_backbone=True),
     ],
 )
-def test_fused_box_head_refuses_models_without_a_trainable_stride_16_map(config):
-    with pytest.raises(ValueError, match="box head 'fused' needs"):
-        LocalizationModel(config)
+def test_cached_stem_path_answers_like_the_full_forward(config):
+    """A run with cache_stem trains on stem outputs computed once (stem_cache.stem_features) and
+    fed through StemView: for the same images it must give what the full model gives."""
+    from maskloc.engine import to_float_images
+    from maskloc.stem_cache import StemView, stem_features
+
+    torch.manual_seed(0)
+    model = LocalizationModel(config, (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)).eval()
+    assert model.has_frozen_stem
+    images = np.random.default_rng(0).integers(0, 256, (3, 96, 96, 3), dtype=np.uint8)
+    images[0], images[1] = 0, 255  # a black, a white and a noise image
+    boxes = np.tile(np.array([[0.1, 0.2, 0.6, 0.7]], np.float32), (3, 1))
+    cpu = torch.device("cpu")
+    cached = stem_features(model, images, boxes, np.array([0, 1, 0]), None, 1, cpu)
+    batch = to_float_images(torch.from_numpy(images).permute(0, 3, 1, 2), cpu)
+    with torch.no_grad():
+        direct = model.stem_features(batch)
+        full = model(batch)
+        from_cache = StemView(model)(cached.features[:, 0])
+    assert cached.features.shape[1] == 1  # no transform: the originals only
+    torch.testing.assert_close(cached.features[:, 0], direct)
+    assert not torch.allclose(direct[0], direct[1])  # the features do depend on the image
+    torch.testing.assert_close(from_cache["boxes"], full["boxes"])
+    torch.testing.assert_close(from_cache["logits"], full["logits"])
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"name": "own_cnn", "box_head": "fused"},
+        {"box_head": "fused", "frozen_blocks": 15},
+        {"box_head": "fused", "freeze_backbone": True},
+    ],
+)
+def test_fused_box_head_refuses_models_without_a_trainable_stride_16_map(settings):
+    """Refused where the settings are made (the dataclass validates), naming the setting."""
+    with pytest.raises(ValueError, match=r"--box-head .*'fused' needs"):
+        LocalizationModel(ModelConfig(pretrained=False, **settings))

@@ -42,7 +42,7 @@ def _another_value(setting, base_value):
         return [not base_value]
     if setting.choices is not None:
         return [c for c in setting.choice_help() if c != base_value]
-    if setting.path == "data.root":
+    if setting.kind is str:  # free text: a folder or a file
         return ["/some/folder"]
     top = setting.below if setting.below is not None else setting.high
     middle = None if setting.low is None or top is None else (setting.low + top) / 2

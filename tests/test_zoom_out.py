@@ -10,19 +10,19 @@ from maskloc.images import read_rgb
 from maskloc.zoom_out import write_zoomed_out, zoom_out_image
 
 
-def test_canvas_is_larger_and_box_follows_the_content():
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_canvas_is_larger_and_box_follows_the_content(seed):
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
     box = np.array([10.0, 5.0, 30.0, 25.0])
-    canvas, moved = zoom_out_image(image, box, 2.0, np.random.default_rng(1))
+    canvas, moved = zoom_out_image(image, box, 2.0, np.random.default_rng(seed))
     assert canvas.shape == (80, 120, 3)
     x0, y0 = int(moved[0] - box[0]), int(moved[1] - box[1])  # where the original landed
-    assert np.array_equal(canvas[y0 : y0 + 40, x0 : x0 + 60], image)
-    # outside the original, every pixel repeats the nearest edge pixel (stretch, not mirror)
-    if x0 > 0:
-        assert np.array_equal(canvas[y0 : y0 + 40, 0], image[:, 0])
-    if y0 + 40 < 80:
-        assert np.array_equal(canvas[-1, x0 : x0 + 60], image[-1])
+    assert moved.tolist() == (box + [x0, y0, x0, y0]).tolist()
+    # the whole canvas is the original with its edge pixels repeated outward (stretch, not
+    # mirror), with the original exactly where the box says it went
+    stretched = np.pad(image, ((y0, 40 - y0), (x0, 60 - x0), (0, 0)), mode="edge")
+    assert np.array_equal(canvas, stretched)
 
 
 def test_written_split_scores_every_image(tiny_dataset, tmp_path):
