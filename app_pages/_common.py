@@ -32,6 +32,7 @@ from maskloc.weights import WeightsUnavailable
 USER_ERRORS = (DataError, ImageError, CheckpointError, WeightsUnavailable)
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
 DATA_KEY = "maskloc_data_root"  # survives page switches (widget state does not)
+SESSION_MODEL_KEY = "maskloc_session_model"  # a student's "use this model": this session only
 
 
 def default_data_root() -> Path:
@@ -212,8 +213,12 @@ class ModelChoice:
 
 
 def model_options() -> dict[str, Path]:
-    """Label -> checkpoint: the active model first, then the bundled one, then each run's best."""
+    """Label -> checkpoint: this session's own choice, the active model, the bundled one, then
+    each run's best."""
     options: dict[str, Path] = {}
+    mine = Path(st.session_state.get(SESSION_MODEL_KEY) or "")
+    if mine.name and mine.is_file():
+        options[f"Your model ({mine.parent.name})"] = mine
     active = registry().active_checkpoint()
     if active is not None:
         options[f"Active model ({active.parent.name})"] = active
@@ -221,7 +226,7 @@ def model_options() -> dict[str, Path]:
     if bundled.is_file():
         options[f"Bundled model ({bundled.name})"] = bundled
     for run in registry().runs():
-        if run.checkpoint is not None and run.checkpoint != active:
+        if run.checkpoint is not None and run.checkpoint not in (active, mine):
             options[f"Run {run.name} ({run.state})"] = run.checkpoint
     return options
 

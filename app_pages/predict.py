@@ -1,7 +1,6 @@
 """Predict: score a model on a split (errors worst first, confusion matrix), write the
 competition's submission.csv, or try one uploaded image."""
 
-import pandas as pd
 import streamlit as st
 
 from app_pages._common import (
@@ -9,19 +8,19 @@ from app_pages._common import (
     USER_ERRORS,
     ModelChoice,
     dataset_or_stop,
-    dataset_signature,
     describe_model,
     model_chooser,
-    predictor_for,
 )
 from app_pages._presence import framing_notes, said_no_face
 from app_pages._saliency import looked_at, saliency_choice
+from app_pages._shared_answers import onnx_download_bytes, scored, submission
 from app_pages._widgets import page_of, probability_bars
 from maskloc import charts, drawing
 from maskloc.data import DatasetFolder
 from maskloc.images import ImageError, read_rgb
 from maskloc.layout import BOX_COLUMNS, EVAL_SPLITS, safe_image_path
-from maskloc.predict import Prediction, evaluate, predict_submission
+from maskloc.onnx_export import export_available
+from maskloc.predict import Prediction
 
 PER_PAGE = 12
 SORTS = {
@@ -35,17 +34,6 @@ SPLIT_HELP = (
 )
 
 
-@st.cache_data(show_spinner="Scoring every image of the split…", max_entries=8)
-def scored(checkpoint: str, version: int, root: str, signature: tuple, split: str, tta: bool):
-    """Metrics and per-image results; cached per model file version, dataset version, split."""
-    return evaluate(predictor_for(checkpoint), root, split, tta)
-
-
-@st.cache_data(show_spinner="Predicting test.csv…", max_entries=4)
-def submission_csv(checkpoint: str, version: int, root: str, signature: tuple) -> pd.DataFrame:
-    return predict_submission(predictor_for(checkpoint), root)
-
-
 def overlay_boxes(prediction_box, prediction_label: str, confidence: float, truth=None):
     """The boxes a picture gets: the ground truth (green) when known, the prediction (red)."""
     boxes = [] if truth is None else [drawing.truth_box(truth)]
@@ -53,15 +41,13 @@ def overlay_boxes(prediction_box, prediction_label: str, confidence: float, trut
     return boxes
 
 
-def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -> None:
+def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     split = left.radio("Split", EVAL_SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
     tta = right.checkbox("Flip test-time augmentation", key="predict_tta")
-    version = choice.path.stat().st_mtime_ns
     try:
-        metrics, per_image = scored(
-            str(choice.path), version, str(folder.root), signature, split, tta
-        )
+        with st.spinner("Scoring every image of the split (once per model and dataset)…"):
+            metrics, per_image = scored(choice, folder.root, split, tta)
     except USER_ERRORS as error:
         st.error(str(error))
         return
@@ -133,7 +119,7 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -
         st.success("No image of this split has a wrong class.")
 
 
-def submission_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple) -> None:
+def submission_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     st.markdown(
         "Predicts every row of `test.csv` and writes the competition's format: "
         "`filename,class,xmin,ymin,xmax,ymax` with pixel boxes."
@@ -146,16 +132,15 @@ def submission_tab(choice: ModelChoice, folder: DatasetFolder, signature: tuple)
     if st.session_state.get("predict_submission_for") != (str(choice.path), str(folder.root)):
         return
     try:
-        submission = submission_csv(
-            str(choice.path), choice.path.stat().st_mtime_ns, str(folder.root), signature
-        )
+        with st.spinner("Predicting test.csv…"):
+            answer = submission(choice, folder.root)
     except USER_ERRORS as error:
         st.error(str(error))
         return
-    st.dataframe(submission, hide_index=True, height=240, key="predict_submission_table")
+    st.dataframe(answer, hide_index=True, height=240, key="predict_submission_table")
     st.download_button(
-        f"Download submission.csv ({len(submission)} rows)",
-        submission.to_csv(index=False),
+        f"Download submission.csv ({len(answer)} rows)",
+        answer.to_csv(index=False),
         file_name="submission.csv",
         mime="text/csv",
         key="predict_download",
@@ -188,17 +173,40 @@ def single_image_tab(choice: ModelChoice) -> None:
     show_prediction(prediction, image, choice.predictor.presence_threshold)
 
 
+def onnx_download(choice: ModelChoice) -> None:
+    """The chosen model as ONNX (see the README's contract); exported when clicked."""
+    if not export_available():
+        return
+    st.download_button(
+        "Download as ONNX",
+        data=lambda: onnx_download_bytes(choice.path),  # exported (once) only when clicked
+        file_name=f"{choice.path.stem}.onnx",
+        mime="application/octet-stream",
+        key="predict_onnx_download",
+        on_click="ignore",
+        help="float32 images N×3×S×S in [0, 1] → logits and boxes (x0 y0 x1 y1 in [0, 1]); "
+        "runs in ONNX Runtime without maskloc or PyTorch",
+    )
+
+
 st.title("Predict")
 folder = dataset_or_stop()
-signature = dataset_signature(folder.root)
 choice = model_chooser("predict_model")
 if choice is None:
     st.stop()
 st.caption(describe_model(choice))
-evaluate_t, submission_t, single_t = st.tabs(["Evaluate", "Submission", "One image"])
-with evaluate_t:
-    evaluate_tab(choice, folder, signature)
-with submission_t:
-    submission_tab(choice, folder, signature)
-with single_t:
-    single_image_tab(choice)
+onnx_download(choice)
+# on_change="rerun": each tab knows whether it is open, so a split is scored only when its
+# Evaluate tab is shown (a user who wants "One image" never waits for a whole split).
+evaluate_t, submission_t, single_t = st.tabs(
+    ["Evaluate", "Submission", "One image"], key="predict_tab", on_change="rerun"
+)
+if evaluate_t.open:
+    with evaluate_t:
+        evaluate_tab(choice, folder)
+if submission_t.open:
+    with submission_t:
+        submission_tab(choice, folder)
+if single_t.open:
+    with single_t:
+        single_image_tab(choice)

@@ -6,6 +6,7 @@ import json
 
 import streamlit as st
 
+from app_pages import _access as access
 from app_pages._common import (
     USER_ERRORS,
     dataset_sidebar,
@@ -14,6 +15,7 @@ from app_pages._common import (
     registry,
     training_place,
 )
+from app_pages._shared_answers import onnx_download_bytes
 from app_pages._train_live import (
     chart_font,
     live_strip,
@@ -38,6 +40,7 @@ from maskloc.config import (
 )
 from maskloc.data import DataError
 from maskloc.jobs import RunSnapshot
+from maskloc.onnx_export import export_available
 from maskloc.preflight import preflight
 from maskloc.run_tables import runs_table, sweep_table
 
@@ -165,6 +168,8 @@ def settings_form(root: str) -> None:
     else:
         started = jobs.sweep(config, sweep_alphas)
         st.toast(f"Sweep {started[0].sweep}: {len(started)} runs, the first {when}")
+    for job in started:
+        access.claim(job.run.path)
     st.caption(f"Classes found: {check.split.classes_text()}")
     st.session_state["train_run_pick"] = started[0].name
 
@@ -187,12 +192,15 @@ def live_job(snapshot: RunSnapshot, key_suffix: str = "") -> None:
     if presenting():  # a projector: the charts and the moving boxes, nothing to operate
         live_pictures(snapshot, key_suffix)
         return
+    allowed = access.may_control(snapshot.path)
     st.button(
         "Stop",
         key=f"train_stop{key_suffix}",
         type="primary",
-        on_click=jobs.stop,
+        on_click=access.guarded_stop,
         args=(snapshot.name,),
+        disabled=not allowed,
+        help=None if allowed else "Started by another session: only it or the teacher may stop it",
     )
     shares = snapshot.loss_shares
     if shares:
@@ -272,7 +280,11 @@ def live_panel() -> None:
                 )
             )
             right.button(
-                "Cancel", key=f"cancel_{snapshot.name}", on_click=jobs.stop, args=(snapshot.name,)
+                "Cancel",
+                key=f"cancel_{snapshot.name}",
+                on_click=access.guarded_stop,
+                args=(snapshot.name,),
+                disabled=not access.may_control(snapshot.path),
             )
 
 
@@ -304,26 +316,63 @@ def run_details(snapshot: RunSnapshot) -> None:
             key="train_download",
             on_click="ignore",
         )
-        is_active = jobs.active_checkpoint() == checkpoint.resolve()
-        if actions[1].button(
+        if export_available():
+            actions[0].download_button(
+                "Download as ONNX",
+                data=lambda: onnx_download_bytes(checkpoint),  # exported once, when clicked
+                file_name=f"maskloc-{snapshot.name}.onnx",
+                mime="application/octet-stream",
+                key="train_onnx_download",
+                on_click="ignore",
+                help="For ONNX Runtime and other runtimes: see the README's ONNX contract",
+            )
+        activate_buttons(actions[1], checkpoint)
+    if snapshot.active:
+        actions[2].caption("Stop the run before deleting it.")
+    elif not access.may_control(snapshot.path):
+        actions[2].caption("Started by another session: only it or the teacher may delete it.")
+    else:
+        with actions[2].popover("Delete run"):
+            st.markdown(f"Delete `{snapshot.name}` and its checkpoint for everyone?")
+            if st.button("Delete for good", key="train_delete", type="primary"):
+                if access.guarded_delete(snapshot.name):
+                    st.session_state.pop("train_run_pick", None)
+                st.rerun()
+    with st.expander("Settings (config.json)"):
+        st.code(json.dumps(snapshot.config.to_dict(), indent=2), language="json")
+
+
+def activate_buttons(column, checkpoint) -> None:
+    """Single-user app: one "active model" for everyone, as before. On a classroom server
+    (teacher passcode set) a student's choice applies to their own session only."""
+    is_active = jobs.active_checkpoint() == checkpoint.resolve()
+    if not access.policy().enforced:
+        if column.button(
             "Active model ✓" if is_active else "Use as the active model",
             key="train_activate",
             disabled=is_active,
             help="Predict and Webcam start with the active model (shared by everyone).",
         ):
-            jobs.set_active(checkpoint)
+            access.guarded_activate(checkpoint)
             st.rerun()
-    if snapshot.active:
-        actions[2].caption("Stop the run before deleting it.")
-    else:
-        with actions[2].popover("Delete run"):
-            st.markdown(f"Delete `{snapshot.name}` and its checkpoint for everyone?")
-            if st.button("Delete for good", key="train_delete", type="primary"):
-                jobs.delete(snapshot.name)
-                st.session_state.pop("train_run_pick", None)
-                st.rerun()
-    with st.expander("Settings (config.json)"):
-        st.code(json.dumps(snapshot.config.to_dict(), indent=2), language="json")
+        return
+    mine = st.session_state.get(access.SESSION_MODEL_KEY) == str(checkpoint.resolve())
+    if column.button(
+        "Your model ✓" if mine else "Use in my session",
+        key="train_use_mine",
+        disabled=mine,
+        help="Predict and Webcam start with this model, for you only.",
+    ):
+        access.use_in_session(checkpoint)
+        st.rerun()
+    if column.button(
+        "Active for everyone ✓" if is_active else "Make active for everyone",
+        key="train_activate",
+        disabled=is_active or not access.may_activate_for_everyone(),
+        help="Teacher only: the model every session starts with.",
+    ):
+        access.guarded_activate(checkpoint)
+        st.rerun()
 
 
 def runs_section() -> None:
@@ -398,6 +447,7 @@ title.title("Train")
 with switch:
     present = present_toggle()
 root = dataset_sidebar()
+access.teacher_sidebar()
 if not present:
     st.caption(
         f"Dataset: `{root}` · runs folder: `{jobs.root}` (shared by everyone using this app). "

@@ -6,6 +6,7 @@ from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_ch
 from app_pages._presence import framing_notes, said_no_face
 from app_pages._saliency import CHOICES as looked_at_words
 from app_pages._saliency import looked_at, saliency_choice
+from app_pages._shared_answers import webcam_predictor
 from app_pages._widgets import probability_bars
 from maskloc import drawing
 from maskloc.images import read_rgb
@@ -20,7 +21,8 @@ st.markdown(
 choice = model_chooser("webcam_model")
 if choice is None:
     st.stop()
-st.caption(describe_model(choice))
+predictor, runtime = webcam_predictor(choice)  # ONNX Runtime for the bundled model when ready
+st.caption(f"{describe_model(choice)} · answers with {runtime}")
 
 
 def _newest(which: str) -> None:
@@ -50,7 +52,7 @@ with result:
         st.stop()
     try:
         image = read_rgb(source.getvalue())
-        prediction = choice.predictor.predict(image)
+        prediction = predictor.predict(image)
     except USER_ERRORS as error:
         st.error(f"Cannot use this picture: {error}")
         st.stop()

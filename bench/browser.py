@@ -28,12 +28,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def start_app(runs: str | Path, timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` with its own runs folder; returns the process and its URL."""
+def start_app(
+    runs: str | Path, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` with its own runs folder (and extra environment variables);
+    returns the process and its URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "MASKLOC_RUNS": str(runs), "NO_ALBUMENTATIONS_UPDATE": "1"}
+    env = {**os.environ, "MASKLOC_RUNS": str(runs), "NO_ALBUMENTATIONS_UPDATE": "1", **(env or {})}
     # A file, not a pipe: a long session must never block on a full pipe. It outlives this call.
     log = tempfile.TemporaryFile()  # noqa: SIM115
     server = subprocess.Popen(

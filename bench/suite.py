@@ -34,6 +34,8 @@ from maskloc.config import (
 from maskloc.data import IMAGE_CACHE, LocalizationDataset, load_dataset
 from maskloc.drawing import draw_boxes, predicted_box
 from maskloc.engine import Trainer, to_float_images
+from maskloc.onnx_export import OnnxFiles, export_available
+from maskloc.onnx_runtime import OnnxPredictor, runtime_available
 from maskloc.predict import Predictor
 from maskloc.runs import train_run
 from maskloc.stem_cache import forget_all
@@ -211,8 +213,9 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
 
 
-def bench_webcam(repeats: int = 40) -> None:
-    """A 640x480 JPEG snapshot to a drawn PNG result, in process."""
+def bench_webcam(repeats: int = 40, scratch: str = "/tmp/maskloc-bench") -> None:
+    """A 640x480 JPEG snapshot to a drawn PNG result, in process; then the same through ONNX
+    Runtime (the Webcam page's path for the bundled model) against PyTorch in this run."""
     folder = load_dataset(DEFAULT_DATA)
     face = Image.open(folder.train.frame["path"].iloc[0]).convert("RGB").resize((300, 300))
     frame = Image.new("RGB", (640, 480), (90, 90, 90))
@@ -249,6 +252,14 @@ def bench_webcam(repeats: int = 40) -> None:
         f"baseline naive (checkpoint loaded per snapshot): "
         f"p50 {naive[0]:.1f} ms, p95 {naive[1]:.1f} ms"
     )
+    if not (runtime_available() and export_available()):
+        print("webcam latency, ONNX Runtime: skipped (pip install -r requirements-onnx.txt)")
+        return
+    fast = OnnxPredictor(OnnxFiles(f"{scratch}/onnx").get(DEFAULT_CHECKPOINT))
+    answer(fast)  # warm-up
+    onnx = _percentiles(timed(lambda: answer(fast), repeats))
+    line("webcam latency p50, ONNX Runtime", onnx[0], "ms", loaded[0], "PyTorch")
+    line("webcam latency p95, ONNX Runtime", onnx[1], "ms", loaded[1], "PyTorch")
 
 
 def bench_check(count: int = 20, repeats: int = 3) -> None:
@@ -338,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     if "sweep" in args.only:
         bench_alpha_sweep(args.out)
     if "webcam" in args.only:
-        bench_webcam()
+        bench_webcam(scratch=args.out)
     if "check" in args.only:
         bench_check()
     if "gpu" in args.only and torch.cuda.is_available():

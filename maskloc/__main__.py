@@ -1,5 +1,5 @@
 """CLI: python -m maskloc train | evaluate | ensemble | predict | build-dataset | zoom-out | bench |
-summary | settings | check | fit-presence.
+summary | settings | check | fit-presence | export.
 
 Arguments are wired to library calls and nothing else; every expected failure ends with one line
 on stderr and exit status 2. The `train` flags are generated from the settings declared in
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cli_check, cli_presence_fit
+from . import cli_check, cli_export, cli_presence_fit
 from .config import (
     DEFAULT_CHECKPOINT,
     DEFAULT_DATA,
@@ -492,6 +492,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_settings,
     cli_check.add_command,
     cli_presence_fit.add_command,
+    cli_export.add_command,
 )
 
 

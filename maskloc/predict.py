@@ -77,6 +77,8 @@ def pixel_boxes(boxes: np.ndarray, widths: np.ndarray, heights: np.ndarray) -> n
 class Predictor:
     """A loaded model with its class names, input size and normalisation, ready on a device."""
 
+    runtime = "PyTorch"
+
     def __init__(self, checkpoint: str | Path | bytes, device: str = "auto") -> None:
         model, self.meta = load_model(checkpoint)
         self.device = resolve_device(device)

