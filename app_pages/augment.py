@@ -4,6 +4,7 @@ export augmented copies of the dataset as a zip in the competition layout."""
 import io
 import random
 
+import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
@@ -45,6 +46,14 @@ def pick_random_image(names: list[str]) -> None:
     st.session_state["augment_image"] = random.choice(names)
 
 
+def show_rotation() -> None:
+    """One click for the classroom: only Rotate, always applied, so every version shows how the
+    axis-aligned box loosens around the turned face."""
+    st.session_state["augment_transforms"] = ["Rotate"]
+    st.session_state["augment_force"] = True
+    st.session_state["augment_count"] = 4
+
+
 def reroll() -> None:
     st.session_state["augment_seed"] = int(st.session_state.get("augment_seed", 0)) + 1
 
@@ -71,12 +80,26 @@ with st.sidebar:
     )
     settings = {name: transform_settings(CATALOGUE[name]) for name in chosen}
 
-top = st.columns([3, 1, 1, 1, 1], vertical_alignment="bottom")
+top = st.columns([3, 1, 1], vertical_alignment="bottom")  # readable at 1024 px wide
 name = top[0].selectbox(t("Image"), names, key="augment_image")
-top[1].button(t("Random image"), key="augment_random", on_click=pick_random_image, args=(names,))
-count = top[2].number_input(t("Versions"), 1, 12, 4, key="augment_count")
-seed = top[3].number_input(t("Seed"), 0, 10**6, 0, key="augment_seed")
-top[4].button(t("New random draw"), key="augment_reroll", on_click=reroll)
+count = top[1].number_input(t("Versions"), 1, 12, 4, key="augment_count")
+seed = top[2].number_input(t("Seed"), 0, 10**6, 0, key="augment_seed")
+buttons = st.columns([1, 1, 1.6])  # the longest label uncut at 1024 px
+buttons[0].button(
+    t("Random image"),
+    key="augment_random",
+    on_click=pick_random_image,
+    args=(names,),
+    width="stretch",
+)
+buttons[1].button(t("New random draw"), key="augment_reroll", on_click=reroll, width="stretch")
+buttons[2].button(
+    t("Show why rotation is dropped"),
+    key="augment_show_rotation",
+    on_click=show_rotation,
+    help=t("Only Rotate, applied to every version: watch the box loosen."),
+    width="stretch",
+)
 force = st.toggle(
     t("Apply every chosen transform (p = 1) to see what each does"),
     value=False,
@@ -123,14 +146,19 @@ for start in range(0, len(cells), COLUMNS):
                 continue
             for message in sample.check.messages:
                 st.warning(message)
-            applied = describe_applied(sample.applied)
-            with st.expander(
-                t("random values ({n} applied)").format(n=applied["transform"].nunique())
-            ):
-                if applied.empty:
-                    st.caption(t("No transform fired this time."))
-                else:
-                    st.dataframe(applied, hide_index=True)
+
+# The random values in one full-width table (a fifth of the page was too narrow to read them).
+applied_tables = []
+for i, sample in enumerate(samples, start=1):
+    applied = describe_applied(sample.applied)
+    applied.insert(0, "version", i)
+    applied_tables.append(applied)
+with st.expander(t("The random values each version got"), expanded=False):
+    table = pd.concat(applied_tables, ignore_index=True) if applied_tables else None
+    if table is None or table.empty:
+        st.caption(t("No transform fired this time."))
+    else:
+        st.dataframe(table, hide_index=True, width="stretch", key="augment_applied")
 
 st.divider()
 st.subheader(t("Export augmented copies (offline augmentation)"))

@@ -13,6 +13,7 @@ from app_pages._common import (
     model_chooser,
 )
 from app_pages._presence import framing_notes, said_no_face
+from app_pages._saliency import looked_at, saliency_choice
 from app_pages._shared_answers import onnx_download_bytes, scored, submission
 from app_pages._widgets import page_of, probability_bars
 from maskloc import charts, drawing
@@ -42,7 +43,7 @@ def overlay_boxes(prediction_box, prediction_label: str, confidence: float, trut
 
 
 def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
     split = left.radio("Split", EVAL_SPLITS, horizontal=True, key="predict_split", help=SPLIT_HELP)
     tta = right.checkbox("Flip test-time augmentation", key="predict_tta")
     try:
@@ -51,7 +52,7 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     except USER_ERRORS as error:
         st.error(str(error))
         return
-    cols = st.columns(5)
+    cols = st.columns([0.8, 1, 1, 1, 1.5])  # "balanced accuracy" uncut at 1024 px
     cols[0].metric("images", metrics["n"])
     cols[1].metric("mean IoU", f"{metrics['mean_iou']:.3f}")
     cols[2].metric("IoU ≥ 0.5", f"{metrics['iou50']:.0%}")
@@ -83,6 +84,8 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
     controls = st.columns([2, 2, 1], vertical_alignment="bottom")
     sort = controls[0].selectbox("Order", list(SORTS), key="predict_sort")
     wrong_only = controls[1].checkbox("Only wrong classes", key="predict_wrong_only")
+    with controls[1]:
+        looked = saliency_choice("predict_saliency")
     column, ascending = SORTS[sort]
     rows = per_image[~per_image["correct"]] if wrong_only else per_image
     rows = rows.sort_values(column, ascending=ascending, kind="stable")
@@ -93,6 +96,12 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
         except (ImageError, ValueError) as error:
             st.warning(str(error))
             continue
+        if looked != "off":
+            try:
+                image, _ = looked_at(choice.predictor, image, looked)
+            except ValueError as error:  # an ensemble: no single feature map
+                st.info(f"No saliency map: {error}")
+                looked = "off"
         boxes = overlay_boxes(
             [row[c] for c in BOX_COLUMNS],
             row["class"],

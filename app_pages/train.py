@@ -17,11 +17,21 @@ from app_pages._common import (
     training_place,
 )
 from app_pages._shared_answers import onnx_download_bytes
+from app_pages._train_live import (
+    chart_font,
+    live_strip,
+    present_toggle,
+    presenting,
+    short_label,
+    startup_progress,
+    sweep_panel,
+)
 from maskloc import charts
 from maskloc.config import (
     PAGE_GROUPS,
     PRESETS,
     SETTINGS,
+    SWEEP_ALPHAS,
     RunConfig,
     Setting,
     SettingError,
@@ -36,7 +46,7 @@ from maskloc.preflight import preflight
 from maskloc.run_tables import runs_table, sweep_table
 
 POLL_SECONDS = 2.0
-ALPHAS = [0.0, 0.1, 0.25, 0.3, 0.4, 0.5, 0.55, 0.7, 0.85, 0.9, 0.95, 1.0]
+ALPHAS = sorted({0.1, 0.3, 0.4, 0.55, 0.7, 0.85, 0.9, 0.95, *SWEEP_ALPHAS})
 FIRST_PRESET = "classroom"
 PAGE_SETTINGS = [s for s in SETTINGS.values() if s.label]  # the rest: CLI only
 
@@ -132,7 +142,7 @@ def settings_form(root: str) -> None:
     sweep_alphas = st.multiselect(
         "Alpha sweep: one run per alpha, same settings otherwise",
         ALPHAS,
-        default=[0.1, 0.3, 0.5, 0.7, 0.9],
+        default=list(SWEEP_ALPHAS),
         key="train_sweep_alphas",
     )
     left, right = st.columns(2)
@@ -176,15 +186,21 @@ def settings_form(root: str) -> None:
 def live_job(snapshot: RunSnapshot, key_suffix: str = "") -> None:
     """Progress, loss shares and curves of a run that is training now (several train at once
     on a cluster: each gets its own widget keys)."""
-    st.markdown(f"**{snapshot.name}** · {snapshot.message}")
-    time_text = f"{fmt_seconds(snapshot.elapsed)} elapsed"
-    if snapshot.eta is not None:
-        time_text += f" · about {fmt_seconds(snapshot.eta)} left (at most, with early stopping)"
-    st.progress(
-        snapshot.progress,
-        text=f"step {snapshot.step}/{snapshot.total_steps or '?'} · epoch {snapshot.epoch} · "
-        + time_text,
-    )
+    st.markdown(f"**{short_label(snapshot)}** · {snapshot.message}")
+    if snapshot.phase and not snapshot.step:
+        startup_progress(snapshot)
+    else:
+        time_text = f"{fmt_seconds(snapshot.elapsed)} elapsed"
+        if snapshot.eta is not None:
+            time_text += f" · about {fmt_seconds(snapshot.eta)} left (at most, with early stopping)"
+        st.progress(
+            snapshot.progress,
+            text=f"step {snapshot.step}/{snapshot.total_steps or '?'} · epoch {snapshot.epoch} · "
+            + time_text,
+        )
+    if presenting():  # a projector: the charts and the moving boxes, nothing to operate
+        live_pictures(snapshot, key_suffix)
+        return
     allowed = access.may_control(snapshot.path)
     st.button(
         "Stop",
@@ -205,6 +221,18 @@ def live_job(snapshot: RunSnapshot, key_suffix: str = "") -> None:
         c.metric(
             "box share of the loss (last batch)", f"{shares['box'] / total:.0%}" if total else "–"
         )
+    live_pictures(snapshot, key_suffix)
+
+
+def live_pictures(snapshot: RunSnapshot, key_suffix: str = "") -> None:
+    """A sweep's charts first (the result the room waits for), then the moving boxes; a single
+    run's moving boxes, then its curves."""
+    if snapshot.sweep:
+        members = jobs.sweeps().get(snapshot.sweep, [])
+        sweep_panel(snapshot.sweep, members, f"train_live_sweep{key_suffix}")
+        live_strip(snapshot)
+        return
+    live_strip(snapshot)
     if snapshot.history:
         curves(snapshot, f"live{key_suffix}")
     else:
@@ -214,8 +242,12 @@ def live_job(snapshot: RunSnapshot, key_suffix: str = "") -> None:
 def curves(snapshot: RunSnapshot, where: str) -> None:
     x = x_axis(snapshot)
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.loss_figure(snapshot.history, x), key=f"{where}_loss_chart")
-    right.plotly_chart(charts.metrics_figure(snapshot.history, x), key=f"{where}_metrics_chart")
+    left.plotly_chart(
+        chart_font(charts.loss_figure(snapshot.history, x)), key=f"{where}_loss_chart"
+    )
+    right.plotly_chart(
+        chart_font(charts.metrics_figure(snapshot.history, x)), key=f"{where}_metrics_chart"
+    )
     last = snapshot.history[-1]
     st.caption(
         f"Last evaluation: val mean IoU {last.get('mean_iou', 0):.3f} · accuracy "
@@ -233,12 +265,16 @@ def live_panel() -> None:
     if set(watched) - set(names):  # a job ended: refresh the whole page, stop polling if idle
         st.rerun(scope="app")
     if not live:
+        if presenting():
+            return
         st.info(f"Nothing is training. Start a run above. {training_place(jobs)}")
         st.button("Refresh", key="train_refresh", help="Look for runs started by someone else")
         return
     running = [s for s in live if s.state == "running"]
     for i, snapshot in enumerate(running):
         live_job(snapshot, "" if i == 0 else f"_{snapshot.name}")
+    if presenting():
+        return
     queued = [s for s in live if s.state == "queued"]
     if queued:
         st.markdown("**Queued**")
@@ -363,10 +399,17 @@ def runs_section() -> None:
     if known != with_history:  # runs came or went: keep the choice, add runs new since then
         kept = [n for n in st.session_state.get("train_compare", []) if n in with_history]
         new = [n for n in with_history if known is not None and n not in known]
-        st.session_state["train_compare"] = (new + kept) or with_history[:3]
+        newest_sweep = next((s.sweep for s in runs if s.sweep and s.history), None)
+        whole_sweep = [s.name for s in runs if s.history and s.sweep == newest_sweep]
+        st.session_state["train_compare"] = (new + kept) or (
+            whole_sweep if newest_sweep else with_history[:3]
+        )
         st.session_state["train_compare_options"] = with_history
     left, right = st.columns([3, 1])
-    compare = left.multiselect("Runs to overlay", with_history, key="train_compare")
+    labels = {s.name: short_label(s) for s in runs}
+    compare = left.multiselect(
+        "Runs to overlay", with_history, key="train_compare", format_func=labels.get
+    )
     metrics = list(charts.METRIC_LABELS)
     metric = right.selectbox(
         "Curve",
@@ -376,8 +419,8 @@ def runs_section() -> None:
         key="train_overlay_metric",
     )
     if compare:
-        histories = {name: by_name[name].history for name in compare if name in by_name}
-        x = "step" if any(by_name[n].config.train.steps for n in histories) else "epoch"
+        histories = {labels[name]: by_name[name].history for name in compare if name in by_name}
+        x = "step" if any(by_name[n].config.train.steps for n in compare) else "epoch"
         st.plotly_chart(charts.overlay_figure(histories, metric, x), key="train_overlay_chart")
 
     st.markdown("**One run**")
@@ -386,34 +429,48 @@ def runs_section() -> None:
     pick = st.selectbox("Run", list(by_name), key="train_run_pick")
     run_details(by_name[pick])
 
+
+def sweeps_section() -> None:
+    """The sweeps on disk, newest first; the one training now is drawn live above instead."""
     sweeps = jobs.sweeps()
-    if sweeps:
-        st.subheader("Alpha sweeps")
-        if st.session_state.get("train_sweep_pick") not in sweeps:
-            st.session_state.pop("train_sweep_pick", None)
-        sweep_id = st.selectbox("Sweep", list(sweeps), key="train_sweep_pick")
-        members = sweeps[sweep_id]
-        done = sum(not s.active for s in members)
-        if done < len(members):
-            st.info(f"{done} of {len(members)} runs done; the chart fills in as runs finish.")
-        table = sweep_table(members)
-        st.plotly_chart(charts.alpha_figure(table), key="train_alpha_chart")
-        st.dataframe(table, hide_index=True, key="train_sweep_table")
+    live_sweeps = {job.sweep for job in jobs.live_jobs() if job.sweep}
+    finished = {k: v for k, v in sweeps.items() if k not in live_sweeps}
+    if not finished:
+        return
+    st.subheader("Alpha sweeps")
+    if st.session_state.get("train_sweep_pick") not in finished:
+        st.session_state.pop("train_sweep_pick", None)
+    if len(finished) > 1 and not presenting():
+        sweep_id = st.selectbox("Sweep", list(finished), key="train_sweep_pick")
+    else:
+        sweep_id = st.session_state.get("train_sweep_pick") or next(iter(finished))
+    members = finished[sweep_id]
+    sweep_panel(sweep_id, members, "train_sweep")
+    if not presenting():
+        with st.expander("The sweep as a table"):
+            st.dataframe(sweep_table(members), hide_index=True, key="train_sweep_table")
 
 
-st.title("Train")
+title, switch = st.columns([3, 1], vertical_alignment="bottom")
+title.title("Train")
+with switch:
+    present = present_toggle()
 root = dataset_sidebar()
 access.teacher_sidebar()
-st.caption(
-    f"Dataset: `{root}` · runs folder: `{jobs.root}` (shared by everyone using this app). "
-    "The default classroom preset trains in well under a minute on a 2-core CPU; an alpha "
-    "sweep of five runs in a few minutes."
-)
-settings_form(str(root))
-st.subheader("Training now")
+if not present:
+    st.caption(
+        f"Dataset: `{root}` · runs folder: `{jobs.root}` (shared by everyone using this app). "
+        "The classroom preset trains a run in seconds on a 2-core CPU; its five-alpha sweep in "
+        "about a minute."
+    )
+    settings_form(str(root))
+if not present or jobs.busy:
+    st.subheader("Training now")
 # A full run draws everything fresh: the fragment must only force a rerun for jobs that end
 # between its own reruns (a forced rerun here would swallow the click that caused this run).
 st.session_state["train_watching"] = [job.name for job in jobs.live_jobs()]
 # Decorated here, after a click may have started a job, so polling starts in this very run.
 st.fragment(live_panel, run_every=POLL_SECONDS if jobs.busy else None)()
-runs_section()
+sweeps_section()
+if not present:
+    runs_section()

@@ -5,6 +5,8 @@ import streamlit as st
 from app_pages._box_editor import fix_button
 from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
 from app_pages._presence import framing_notes, said_no_face
+from app_pages._saliency import CHOICES as looked_at_words
+from app_pages._saliency import looked_at, saliency_choice
 from app_pages._shared_answers import webcam_predictor
 from app_pages._widgets import probability_bars
 from maskloc import drawing
@@ -59,9 +61,19 @@ with result:
         st.image(image, caption=f"the {newest}: no face found, no box, no verdict")
         st.stop()
     box = drawing.predicted_box(prediction.box, prediction.class_name, prediction.confidence)
-    st.image(drawing.draw_boxes(image, [box]), caption=f"the {newest}, prediction in red")
     verdict = "😷 mask" if prediction.class_name == "mask" else f"🙂 {prediction.class_name}"
-    st.markdown(f"## {verdict} · {prediction.confidence:.0%}")
+    st.markdown(f"## {verdict} · {prediction.confidence:.0%}")  # the answer first: above the fold
+    looked = saliency_choice("webcam_saliency")
+    picture, caption = image, f"the {newest}, prediction in red"
+    if looked != "off":
+        try:
+            picture, _ = looked_at(choice.predictor, image, looked)
+            caption = (
+                f"the {newest}, prediction in red · what it looked at {looked_at_words[looked]}"
+            )
+        except ValueError as error:  # an ensemble checkpoint
+            st.info(f"No saliency map: {error}")
+    st.image(drawing.draw_boxes(picture, [box]), caption=caption)
     probability_bars(prediction.probabilities)
     framing_notes(prediction)
     fix_button(image, prediction, "webcam")

@@ -3,6 +3,7 @@ plots and confusion matrices. Nothing here imports streamlit; figures work in a 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,11 +43,12 @@ def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
     return fig
 
 
-def _whole_epochs(fig: go.Figure, x: str, values: Sequence[Any]) -> None:
-    """Epoch axes tick at whole numbers (no 'epoch 1.5')."""
+def _whole_epochs(fig: go.Figure, x: str, values: Sequence[Any], ticks: int = 10) -> None:
+    """Epoch axes tick at whole numbers (no 'epoch 1.5'), at most about `ticks` of them so
+    narrow panels (a projector at 1024 px) do not print labels over each other."""
     numbers = [v for v in values if isinstance(v, int | float)]
     if x == "epoch" and numbers:
-        fig.update_xaxes(tick0=1, dtick=max(1, round(max(numbers) / 10)))
+        fig.update_xaxes(tick0=1, dtick=max(1, math.ceil(max(numbers) / ticks)))
 
 
 def loss_figure(
@@ -84,7 +86,7 @@ def loss_figure(
             row=1,
             col=1,
         )
-    _whole_epochs(fig, x, xs)
+    _whole_epochs(fig, x, xs, ticks=4)  # three panels side by side: few labels each
     return _layout(fig, title or "Loss (train solid, validation dashed)")
 
 
@@ -124,18 +126,128 @@ def overlay_figure(
     return _layout(fig, f"{METRIC_LABELS.get(metric, metric)} by run", height=380)
 
 
-def alpha_figure(table: pd.DataFrame) -> go.Figure:
-    """Alpha (weight of the box loss) against the best scores of each run of a sweep."""
-    table = table.sort_values("alpha")
+def fitted_range(values: Sequence[Any], pad: float = 0.05) -> list[float] | None:
+    """A y-range fitted to the data (scores stay within [0, 1.02]): small differences show."""
+    numbers = [float(v) for v in values if isinstance(v, int | float) and np.isfinite(v)]
+    if not numbers:
+        return None
+    low, high = min(numbers), max(numbers)
+    spread = max(high - low, 0.05)
+    return [max(0.0, low - pad * spread * 4), min(1.02, high + pad * spread * 4)]
+
+
+def alpha_label(alpha: float) -> str:
+    return f"α = {alpha:g}"
+
+
+ALPHA_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#e0b400", "#c2410c", "#7f1d1d")
+
+
+def alpha_color(alpha: float) -> str:
+    """Alpha 0 dark purple through teal and green to alpha 1 orange: one colour per alpha."""
+    return ALPHA_COLORS[round(min(max(alpha, 0.0), 1.0) * (len(ALPHA_COLORS) - 2))]
+
+
+def alpha_overlay_figure(
+    histories: Mapping[float, Sequence[Mapping[str, Any]]],
+    metric: str = "mean_iou",
+    x: str = "epoch",
+    height: int = 380,
+) -> go.Figure:
+    """The runs of a sweep on one chart, labelled by alpha, on a y-axis fitted to the data."""
     fig = go.Figure()
-    for key, label in SCORES:
+    for alpha in sorted(histories):
+        history = histories[alpha]
+        fig.add_trace(
+            go.Scatter(
+                x=_column(history, x),
+                y=_column(history, metric),
+                name=alpha_label(alpha),
+                mode="lines+markers",
+                line={"color": alpha_color(alpha), "width": 3},
+            )
+        )
+    fig.update_xaxes(title_text=x)
+    label = METRIC_LABELS.get(metric, metric)
+    fig.update_yaxes(title_text=label)
+    if metric in dict(SCORES):
+        fig.update_yaxes(
+            range=fitted_range([v for h in histories.values() for v in _column(h, metric)])
+        )
+    _whole_epochs(fig, x, [v for h in histories.values() for v in _column(h, x)])
+    fig = _layout(fig, f"{label} while the sweep trains", height=height)
+    fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "yanchor": "top"})
+    return fig
+
+
+SWEEP_SCORES = (("mean_iou", "mean IoU (boxes)"), ("balanced_accuracy", "balanced accuracy"))
+
+
+def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
+    """The trade-off of a sweep: box IoU and balanced accuracy (which exposes a class head that
+    never trained: it falls to 0.5) against alpha, and each run's final class/box loss shares."""
+    table = table.sort_values("alpha")
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.62, 0.38],
+        subplot_titles=["best validation scores", "what the loss was made of (last epoch)"],
+        horizontal_spacing=0.12,
+    )
+    shown = []
+    for (key, label), color in zip(SWEEP_SCORES, ("#d6452f", "#1f77b4"), strict=True):
         if key in table and table[key].notna().any():
             fig.add_trace(
-                go.Scatter(x=table["alpha"], y=table[key], name=label, mode="lines+markers")
+                go.Scatter(
+                    x=table["alpha"],
+                    y=table[key],
+                    name=label,
+                    mode="lines+markers",
+                    line={"color": color, "width": 3},
+                    marker={"size": 10},
+                ),
+                row=1,
+                col=1,
             )
-    fig.update_xaxes(title_text="alpha (0 = class loss only, 1 = box loss only)", range=[0, 1])
-    fig.update_yaxes(title_text="best validation score", range=[0, 1.02])
-    return _layout(fig, "Alpha sweep: what the loss weight changes", height=380)
+            shown += table[key].tolist()
+    if "accuracy" in table and table["accuracy"].notna().any():
+        fig.add_trace(
+            go.Scatter(
+                x=table["alpha"],
+                y=table["accuracy"],
+                name="accuracy (fooled by the common class)",
+                mode="lines+markers",
+                line={"color": "#9ca3af", "dash": "dot"},
+            ),
+            row=1,
+            col=1,
+        )
+        shown += table["accuracy"].tolist()
+    for key, label, color in (
+        ("class_share", "class part", "#1f77b4"),
+        ("box_share", "box part", "#d6452f"),
+    ):
+        if key in table and table[key].notna().any():
+            fig.add_trace(
+                go.Bar(
+                    x=[alpha_label(a) for a in table["alpha"]],
+                    y=table[key],
+                    name=label,
+                    marker_color=color,
+                    text=[f"{v:.0%}" if pd.notna(v) else "" for v in table[key]],
+                    textposition="inside",
+                ),
+                row=1,
+                col=2,
+            )
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title_text="alpha (0: class loss only, 1: box loss only)", row=1, col=1)
+    fig.update_xaxes(range=[-0.05, 1.05], dtick=0.25, row=1, col=1)
+    fig.update_yaxes(range=fitted_range(shown), row=1, col=1)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
+    fig = _layout(fig, "Alpha sweep: boxes against classes", height=height)
+    fig.update_layout(hovermode="closest", legend={"y": -0.25})
+    return fig
 
 
 # --- dataset plots -------------------------------------------------------------------------------

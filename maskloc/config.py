@@ -593,6 +593,11 @@ def override(base: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
     return RunConfig.from_dict(raw)
 
 
+# The alpha sweep a class sees by default: both ends (alpha 0 trains only the class head's loss,
+# alpha 1 only the box head's) and three steps between.
+SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def preset(name: str) -> RunConfig:
     """A fresh RunConfig for a named preset (see PRESETS)."""
     if name not in PRESETS:

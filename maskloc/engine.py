@@ -195,6 +195,7 @@ class TrainerState:
     stopped_early: bool = False
     stopped_by_user: bool = False
     error: BaseException | None = None
+    last_predictions: Predictions | None = None  # the last evaluation, image by image
 
     @property
     def elapsed(self) -> float:
@@ -283,6 +284,7 @@ class Trainer:
         predictions = run_model(
             self.evaluated_model, self.val_loader, self.device, self.loss_fn, self.config.amp
         )
+        self.state.last_predictions = predictions
         return predictions.metrics()
 
     def _after_eval(self, train_sums: dict[str, float], batches: int) -> bool:

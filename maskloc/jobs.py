@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from .checkpoint import atomic_write_json, read_json
 from .config import DEFAULT_RUNS, RunConfig, override
 from .engine import Trainer
+from .live_strip import LiveStrip
 from .runs import RunFolder, failure_reason, train_run
 
 JOB_FILE = "job.json"
@@ -78,6 +79,10 @@ class RunSnapshot:
     last_batch: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     queue_position: int | None = None
+    phase: str = ""  # start-up work before the first step (runs.STARTUP_PHASES), "" after
+    phase_done: int = 0
+    phase_total: int = 0
+    phase_eta: float | None = None
 
     @property
     def checkpoint(self) -> Path | None:
@@ -93,6 +98,15 @@ class RunSnapshot:
     @property
     def active(self) -> bool:
         return self.state in LIVE_STATES
+
+    @property
+    def phase_progress(self) -> float:
+        return min(1.0, self.phase_done / self.phase_total) if self.phase_total else 0.0
+
+    @property
+    def strip(self) -> LiveStrip | None:
+        """The run's strip of validation pictures and its predictions so far (from disk)."""
+        return LiveStrip.load(self.path)
 
     @property
     def loss_shares(self) -> dict[str, float] | None:
@@ -179,6 +193,8 @@ class TrainingJob:
         self._train_started: float | None = None  # monotonic, the Trainer's own start
         self._ended: float | None = None
         self._best: dict[str, Any] = {}
+        self._phase, self._phase_done, self._phase_total = "", 0, 0
+        self._phase_started: float | None = None
         self._where = ""  # which machine trains it, when not this process
         self._thread = threading.Thread(target=self._main, name=f"train-{self.name}", daemon=True)
         self.run.write_config(config)
@@ -252,6 +268,7 @@ class TrainingJob:
                 self._train_started = train_started
             self._step, self._total_steps, self._epoch = step, total_steps, epoch
             self._last_batch = dict(last_batch)
+            self._phase = ""  # start-up is over
             if not self.stop_event.is_set():
                 self._message = self._placed(f"epoch {epoch}, step {step}/{total_steps}")
 
@@ -261,8 +278,13 @@ class TrainingJob:
             self._history = history
             self._best = dict(best)
 
-    def _on_decode(self, done: int, total: int) -> None:
-        self.report_message(f"preparing images {done}/{total}")  # decoding, then cached features
+    def _on_startup(self, phase: str, done: int, total: int) -> None:
+        """Start-up work before the first step, with its own progress (runs.STARTUP_PHASES)."""
+        with self._lock:
+            if phase != self._phase:
+                self._phase, self._phase_started = phase, time.monotonic()
+            self._phase_done, self._phase_total = done, total
+        self.report_message(f"{phase} {done}/{total}")
 
     def _on_batch(self, trainer: Trainer) -> None:
         state = trainer.state
@@ -293,7 +315,7 @@ class TrainingJob:
                 logger.info("job %s: its turn came, training starts", self.name)
                 callbacks = {"on_batch_end": [self._on_batch], "on_eval_end": [self._on_eval]}
                 train_run(
-                    self.config, self.run.path, callbacks, self.stop_event, None, self._on_decode
+                    self.config, self.run.path, callbacks, self.stop_event, startup=self._on_startup
                 )
             status = self.run.status()  # train_run wrote the final state and why
             self._set(state=status.get("state", "finished"), message=status.get("message", ""))
@@ -327,6 +349,10 @@ class TrainingJob:
             if self._state == "running" and self._step and self._train_started is not None:
                 per_step = (now - self._train_started) / self._step
                 eta = max(0.0, per_step * (self._total_steps - self._step))
+            phase_eta = None
+            if self._phase and self._phase_done and self._phase_started is not None:
+                per_item = (now - self._phase_started) / self._phase_done
+                phase_eta = max(0.0, per_item * (self._phase_total - self._phase_done))
             best = dict(self._best)
             if not best:
                 best = dict(self.run.status().get("best") or {}) if self._ended else {}
@@ -348,6 +374,10 @@ class TrainingJob:
                 eta=eta,
                 last_batch=dict(self._last_batch),
                 error=self._message if self._state == "failed" else None,
+                phase=self._phase if self._state == "running" else "",
+                phase_done=self._phase_done,
+                phase_total=self._phase_total,
+                phase_eta=phase_eta,
             )
         if snapshot.state == "queued" and self._turnstile is not None:
             snapshot.queue_position = self._turnstile.position(self)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .jobs import RunSnapshot
+from .jobs import RunSnapshot, loss_shares
 from .metrics import SCORES as _SCORES
 
 
@@ -52,16 +52,35 @@ def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*columns, "sweep", "started"])
 
 
+def final_shares(snapshot: RunSnapshot) -> dict[str, float | None]:
+    """What the class and box parts made of the training loss over the run's last evaluation
+    period: (1 - alpha) * class loss and alpha * box loss, as fractions of their sum."""
+    last = snapshot.history[-1] if snapshot.history else {}
+    parts = loss_shares(
+        {
+            "class_loss": last.get("train_class_loss", float("nan")),
+            "box_loss": last.get("train_box_loss", float("nan")),
+        },
+        snapshot.config.train.alpha,
+    )
+    total = parts["class"] + parts["box"] if parts else float("nan")
+    if not parts or not total > 0:
+        return {"class_share": None, "box_share": None}
+    return {"class_share": parts["class"] / total, "box_share": parts["box"] / total}
+
+
 def sweep_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """alpha -> best scores of each run of a sweep, sorted by alpha."""
+    """alpha -> best scores and final loss shares of each run of a sweep, sorted by alpha."""
     rows = [
         {
             "alpha": s.config.train.alpha,
             "run": s.name,
             "state": s.state,
             **{key: s.best.get(key) for key in _SCORES},
+            **final_shares(s),
         }
         for s in snapshots
     ]
-    frame = pd.DataFrame(rows, columns=["alpha", "run", "state", *_SCORES])
+    columns = ["alpha", "run", "state", *_SCORES, "class_share", "box_share"]
+    frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("alpha").reset_index(drop=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .checkpoint import atomic_write_json, read_json, save_checkpoint
@@ -21,6 +22,8 @@ from .data import DataError
 from .engine import Trainer, TrainerState
 from .finetune import adopt_checkpoint
 from .images import ImageError
+from .layout import VAL
+from .live_strip import LiveStrip, strip_positions
 from .progress import Progress
 from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
 from .weights import WeightsUnavailable
@@ -29,6 +32,9 @@ STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 BEST_CHECKPOINT = "best.pt"  # the file a run folder keeps its best weights in
 
 logger = logging.getLogger(__name__)
+# Start-up work before the first training step, in order; a UI shows each with its own progress.
+STARTUP_PHASES = ("decoding images", "stem features")
+StartupProgress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 class RunFolder:
@@ -85,6 +91,16 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
+def run_strip(data: PreparedData) -> LiveStrip:
+    """The run's fixed strip of validation pictures (both classes), with their truth."""
+    images, boxes, labels = data.subset(VAL)
+    faces = np.flatnonzero((labels >= 0) & (labels < len(data.folder.class_names)))
+    positions = faces[strip_positions(labels[faces])].tolist()  # no-face windows stay off it
+    return LiveStrip(
+        images[positions], boxes[positions], labels[positions], data.folder.class_names, positions
+    )
+
+
 def train_run(
     config: RunConfig,
     run_dir: str | Path,
@@ -92,11 +108,21 @@ def train_run(
     stop_event: threading.Event | None = None,
     data: PreparedData | None = None,
     progress: Progress | None = None,
+    startup: StartupProgress | None = None,
 ) -> TrainerState:
-    """Train one run end to end, keeping its folder current after every evaluation.
+    """Train one run end to end, keeping its folder current after every evaluation (history,
+    status, best checkpoint and the live strip's predictions).
 
-    Raises what the Trainer raises (after marking the run failed), so callers see the reason.
+    `progress` hears (done, total) of every start-up phase; `startup` hears (phase, done, total)
+    with the phase's name from STARTUP_PHASES. Raises what the Trainer raises (after marking the
+    run failed), so callers see the reason.
     """
+
+    def phase(name: str) -> Progress | None:
+        if startup is None:
+            return progress
+        return lambda done, total: startup(name, done, total)
+
     run = RunFolder(run_dir)
     run.write_config(config)
     run.write_status("running", "preparing data")
@@ -104,10 +130,12 @@ def train_run(
     try:
         kept = adopt_checkpoint(config)["class_names"] if config.train.init_from else ()
         data = data or prepare_data(
-            config.data, progress, no_face=config.model.presence, kept_classes=kept
+            config.data, phase(STARTUP_PHASES[0]), no_face=config.model.presence, kept_classes=kept
         )
         config = for_data(config, data)
-        trainer = build_trainer(config, data, stop_event, progress)
+        trainer = build_trainer(config, data, stop_event, phase(STARTUP_PHASES[1]))
+        strip = run_strip(data)
+        strip.save(run.path)
     except Exception as error:
         run.write_status("failed", failure_reason(error))
         logger.warning("run %s failed before training: %s", run.path, failure_reason(error))
@@ -117,6 +145,16 @@ def train_run(
     def save(trainer: Trainer) -> None:
         history = trainer.state.history
         run.write_history(history)
+        predictions = trainer.state.last_predictions
+        if predictions is not None and len(predictions.boxes) == len(data.val_idx):
+            strip.record(
+                trainer.state.epoch,
+                trainer.state.step,
+                predictions.boxes.numpy(),
+                predictions.probabilities.numpy(),
+                bool(history[-1].get("best")),
+            )
+            strip.save(run.path, pictures=False)
         if history[-1].get("best"):
             save_checkpoint(
                 run.checkpoint,

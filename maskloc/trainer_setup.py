@@ -148,15 +148,21 @@ def _stem_loaders(
     device: torch.device,
     progress: Progress | None,
 ) -> tuple[DataLoader, DataLoader]:
-    """Loaders over cached stem outputs: augmented variants for training, originals for val."""
-    transform = train_transform(config.data.augment, config.train.seed)
+    """Loaders over cached stem outputs: augmented variants for training, originals for val.
+
+    The cached variants are drawn with the data's split seed, not the run's seed: a run's seed
+    still changes the heads' initialisation, the batch order and which variant each step sees,
+    and a new seed (or alpha, or learning rate) reuses the features already computed.
+    """
+    variant_seed = config.data.split_seed
+    transform = train_transform(config.data.augment, variant_seed)
     variants = config.train.cached_variants
     train_arrays, val_arrays = data.subset(TRAIN), data.subset(VAL)
-    m, seed = config.model, config.train.seed
+    m = config.model
     start = stem_identity(config.train.init_from)
     key = memo_key(
         m.name, m.pretrained, m.frozen_blocks, m.freeze_backbone, start,
-        config.data.augment, variants, seed,
+        config.data.augment, variants, variant_seed,
     )  # fmt: skip
     train_set = remembered(
         memo_key(key, TRAIN, arrays=train_arrays),

@@ -282,19 +282,35 @@ def test_train_runs_in_background_with_live_metrics_and_stop(env):
 
 def test_train_alpha_sweep_ends_with_the_alpha_chart(env):
     at = open_page("app_pages/train.py")
+    assert at.multiselect(key="train_sweep_alphas").value == [0.0, 0.25, 0.5, 0.75, 1.0]
     fill_small_run(at, epochs=1)
-    at.multiselect(key="train_sweep_alphas").set_value([0.1, 0.85])
+    at.multiselect(key="train_sweep_alphas").set_value([0.0, 1.0])
     at.button(key="train_sweep").click().run()
     assert not at.exception and not at.error
-    assert any("0 of 2 runs done" in i for i in texts(at.info))
+    assert any("0 of 2 runs done" in m for m in texts(at.markdown))
     poll(at, lambda a: run_states(a) == ["finished", "finished"])
     sweep = next(
         e.value for e in at.dataframe if list(e.value.columns)[:3] == ["alpha", "run", "state"]
     )
-    assert sweep["alpha"].tolist() == [0.1, 0.85] and sweep["mean_iou"].notna().all()
-    assert at.selectbox(key="train_sweep_pick").value.startswith("sweep-")
-    assert not any("runs done" in i for i in texts(at.info))
+    assert sweep["alpha"].tolist() == [0.0, 1.0] and sweep["mean_iou"].notna().all()
+    assert sweep["class_share"].tolist() == [1.0, 0.0]  # alpha 0: all class loss; 1: all box
+    assert not any("runs done" in m for m in texts(at.markdown))
+    assert any("Both together are best at alpha" in m for m in texts(at.markdown))
+    # the same pictures side by side, one column per alpha, each with its truth and verdicts
+    columns = [m for m in texts(at.markdown) if m.startswith("**α = ")]
+    assert columns == ["**α = 0**", "**α = 1**"]
+    strips = [i for i in at.image if any("true" in c for c in i.captions)]
+    assert len(strips) == 2 and len(strips[0].captions) == 6
     assert sorted(at.multiselect(key="train_compare").value) == sorted(sweep["run"])
+
+    # present mode: no form and no tables, the sweep stays
+    at.toggle(key="train_present").set_value(True).run()
+    assert not at.exception
+    assert not any(b.key == "train_start" for b in at.button)
+    assert frame_with(at, "state") is None
+    assert any("Both together are best at alpha" in m for m in texts(at.markdown))
+    at.toggle(key="train_present").set_value(False).run()
+    assert at.button(key="train_start") is not None
 
 
 def test_an_exception_in_the_worker_shows_on_the_page(env, monkeypatch):
@@ -426,6 +442,8 @@ def test_predict_scores_a_split_and_draws_the_grid(env):
     per_image = frame_with(at, "iou")
     assert len(per_image) == n
     at.checkbox(key="predict_wrong_only").check().run()
+    assert not at.exception
+    at.radio(key="predict_saliency").set_value("class").run()  # maps over the wrong ones
     assert not at.exception
     wrong = int((~per_image["correct"]).sum())
     assert (len(at.image[0].captions) if at.image else 0) == min(wrong, 12)
@@ -560,6 +578,11 @@ def test_webcam_snapshot_gets_a_drawn_prediction(env):
     assert verdict and ("mask" in verdict[0]) and "%" in verdict[0]
     name, percent = bars(at)[0][0].rstrip("%").split(": ")  # the most likely class's bar
     assert verdict[0].endswith(f"{name} · {float(percent):.0f}%")
+    plain = at.image[0].proto.imgs[0].url
+    at.radio(key="webcam_saliency").set_value("box").run()
+    assert not at.exception and len(at.image) == 1
+    assert "what it looked at for the box" in at.image[0].proto.imgs[0].caption
+    assert at.image[0].proto.imgs[0].url != plain  # a different picture: the heat map over it
     at.camera_input(key="webcam_camera").set_value(("shot.jpg", b"garbage", "image/jpeg"))
     at.run()
     assert not at.exception
@@ -597,3 +620,16 @@ def test_train_lists_runs_from_disk_and_deletes_one(env, checkpoint):
     at.button(key="train_delete").click().run()
     assert not at.exception
     assert run_states(at) == ["finished"] and not stale.path.exists()
+
+
+def test_augment_shows_why_rotation_is_dropped_in_one_click(env):
+    at = open_page("app_pages/augment.py")
+    at.button(key="augment_show_rotation").click().run()
+    assert not at.exception
+    assert at.multiselect(key="augment_transforms").value == ["Rotate"]
+    assert at.toggle(key="augment_force").value is True
+    assert len(at.image) == 5  # the original and four rotated versions
+    assert any("loose: the box is" in w for w in texts(at.warning))
+    applied = frame_with(at, "version")
+    assert applied is not None and sorted(set(applied["version"])) == [1, 2, 3, 4]
+    assert set(applied["transform"]) == {"Rotate"}

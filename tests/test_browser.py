@@ -169,3 +169,85 @@ def test_webcam_snapshot_of_the_fake_camera_finds_no_face(page, app_url):
     assert page.get_by_text(re.compile(r"^\S+ (mask|no-mask) · \d+%$")).count() == 0
     _no_exception(page)
     page.screenshot(path=str(SHOTS / "webcam.png"))
+
+
+SMALL = {"width": 1024, "height": 768}  # a classroom projector
+
+
+def _above_the_fold(page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["y"] + box["height"] <= SMALL["height"]
+
+
+def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
+    """The classroom demonstration at 1024x768: a short classroom-preset sweep shows its live
+    strip of moving boxes, ends with the trade-off chart and the pictures per alpha, and present
+    mode puts the sweep on screen without the form."""
+    page.set_viewport_size(SMALL)
+    try:
+        page.goto(f"{app_url}/train")
+        page.get_by_role("heading", name="Train").first.wait_for(timeout=180_000)  # cold server
+        _settle(page)
+        epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+        epochs.fill("1")
+        epochs.press("Tab")
+        page.get_by_role("button", name="Start alpha sweep").click()
+        page.get_by_text(re.compile(r"The boxes, (after|before)")).first.wait_for(timeout=300_000)
+        _images_loaded(page, 6)  # the strip: six validation pictures
+        _no_exception(page)
+        page.screenshot(path=str(SHOTS / "train_live_1024.png"))
+        # the sweep is over when it moves from "Training now" to the finished "Alpha sweeps"
+        page.get_by_role("heading", name="Alpha sweeps").wait_for(timeout=600_000)
+        _settle(page)
+        page.get_by_text("Both together are best at alpha").first.wait_for()
+        _no_exception(page)
+        for alpha in ("0", "0.25", "0.5", "0.75", "1"):
+            page.get_by_text(f"α = {alpha}", exact=True).first.wait_for()
+        page.get_by_role("heading", name="Alpha sweeps").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "train_sweep_1024.png"))
+        page.get_by_text("Present (projector)").click()
+        _settle(page)
+        page.get_by_text("Both together are best at alpha").first.wait_for()
+        assert page.get_by_role("button", name="Start alpha sweep").count() == 0
+        chart = page.locator(".js-plotly-plot").first
+        box = chart.bounding_box()
+        assert box is not None and box["y"] + box["height"] / 2 <= SMALL["height"], (
+            "the sweep chart must be on the first screen"
+        )
+        page.screenshot(path=str(SHOTS / "train_present_1024.png"))
+        page.get_by_text("Present (projector)").click()
+        _settle(page)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "ready"),
+    [
+        ("", "maskloc", lambda page: page.get_by_text("Explore").first.wait_for()),
+        ("explore", "Explore", lambda page: _images_loaded(page, 6)),
+        ("augment", "Augmentation playground", lambda page: _images_loaded(page, 5)),
+        ("predict", "Predict", lambda page: page.get_by_text("balanced accuracy").first.wait_for()),
+        ("webcam", "Webcam", lambda page: None),
+    ],
+)
+def test_pages_at_projector_size(page, app_url, path, heading, ready):
+    """Screenshots at 1024x768 (artifacts/screenshots/*_1024.png) to look at; the Webcam verdict
+    must be on the first screen."""
+    page.set_viewport_size(SMALL)
+    try:
+        _open(page, f"{app_url}/{path}", heading)
+        ready(page)
+        if path == "webcam":
+            take = page.get_by_role("button", name="Take Photo")
+            take.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            take.click()
+            verdict = page.get_by_text(re.compile(r"(mask|no-mask) · \d+%")).first
+            verdict.wait_for(timeout=60_000)
+            assert _above_the_fold(page, verdict), "the verdict must be on the first screen"
+        _settle(page)
+        _no_exception(page)
+        page.screenshot(path=str(SHOTS / f"{path or 'home'}_1024.png"))
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})

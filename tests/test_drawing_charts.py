@@ -119,11 +119,39 @@ def test_overlay_and_alpha_figures():
     fig = charts.overlay_figure({"run-a": HISTORY, "run-b": HISTORY[:2]}, "val_loss")
     assert [t.name for t in fig.data] == ["run-a", "run-b"] and len(fig.data[1].y) == 2
     table = pd.DataFrame(
-        {"alpha": [0.9, 0.1, 0.5], "mean_iou": [0.7, 0.4, 0.6], "accuracy": [0.8, 0.9, 0.85]}
+        {
+            "alpha": [1.0, 0.0, 0.5],
+            "mean_iou": [0.7, 0.2, 0.6],
+            "balanced_accuracy": [0.5, 0.9, 0.85],
+            "accuracy": [0.8, 0.9, 0.85],
+            "class_share": [0.0, 1.0, 0.4],
+            "box_share": [1.0, 0.0, 0.6],
+        }
     )
     fig = charts.alpha_figure(table)
-    assert [t.name for t in fig.data] == ["mean IoU", "accuracy"]
-    assert list(fig.data[0].x) == [0.1, 0.5, 0.9] and list(fig.data[0].y) == [0.4, 0.6, 0.7]
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["mean IoU (boxes)", "balanced accuracy"]
+    assert names[3:] == ["class part", "box part"]
+    assert list(fig.data[0].x) == [0.0, 0.5, 1.0] and list(fig.data[0].y) == [0.2, 0.6, 0.7]
+    assert list(fig.data[1].y) == [0.9, 0.85, 0.5]  # the trade-off: classes fall as boxes rise
+    assert list(fig.data[3].x) == ["α = 0", "α = 0.5", "α = 1"]
+    assert list(fig.data[4].y) == [0.0, 0.6, 1.0] and fig.layout.barmode == "stack"
+    low, high = fig.layout.yaxis.range
+    assert 0.0 <= low < 0.2 and 0.9 < high <= 1.02  # fitted to the scores, not a fixed 0..1
+
+
+def test_alpha_overlay_labels_runs_by_alpha_on_a_fitted_axis():
+    histories = {
+        0.75: [{"epoch": 1, "mean_iou": 0.64}, {"epoch": 2, "mean_iou": 0.70}],
+        0.25: [{"epoch": 1, "mean_iou": 0.66}, {"epoch": 2, "mean_iou": 0.74}],
+    }
+    fig = charts.alpha_overlay_figure(histories, "mean_iou")
+    assert [t.name for t in fig.data] == ["α = 0.25", "α = 0.75"]
+    assert list(fig.data[1].y) == [0.64, 0.70]
+    assert fig.data[0].line.color != fig.data[1].line.color
+    low, high = fig.layout.yaxis.range
+    assert 0.5 < low < 0.64 and 0.74 < high < 0.9  # 0.64 -> 0.74 is not flattened by 0..1
+    assert charts.fitted_range([None, float("nan")]) is None
 
 
 def test_dataset_figures(tiny_dataset):

@@ -278,3 +278,25 @@ def test_a_training_process_killed_midway_leaves_an_interrupted_loadable_run(
     (snapshot,) = JobRegistry(tmp_path / "runs").runs()
     assert snapshot.state == "interrupted"
     assert len(snapshot.history) == len(history)
+
+
+def test_sweep_table_has_each_runs_final_loss_shares(tiny_dataset, tmp_path):
+    def snapshot(alpha: float, history: list) -> RunSnapshot:
+        config = tiny_config(tiny_dataset, alpha=alpha)
+        return RunSnapshot(f"r{alpha}", tmp_path, "finished", "", config, history, {})
+
+    last = {"train_class_loss": 0.4, "train_box_loss": 1.2}
+    table = sweep_table(
+        [
+            snapshot(0.75, [{"train_class_loss": 9.0, "train_box_loss": 9.0}, last]),
+            snapshot(0.0, [last]),
+            snapshot(0.5, []),
+        ]
+    )
+    assert table["alpha"].tolist() == [0.0, 0.5, 0.75]
+    assert table["class_share"][0] == pytest.approx(1.0) and table["box_share"][0] == 0.0
+    # alpha 0.75: 0.25 * 0.4 = 0.1 class, 0.75 * 1.2 = 0.9 box (from the last evaluation period)
+    assert table["box_share"][2] == pytest.approx(0.9) and table["class_share"][2] == pytest.approx(
+        0.1
+    )
+    assert table["class_share"].isna()[1]  # no history yet
