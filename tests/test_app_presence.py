@@ -51,6 +51,8 @@ def test_webcam_verdict_carries_the_several_faces_note(bundle_model_that_sees):
 def test_predict_one_image_says_no_face_found(bundle_model_that_sees):
     bundle_model_that_sees(False)
     at = open_page("app_pages/predict.py")
+    at.session_state["predict_tab"] = "One image"  # tabs render only when open
+    at.run()
     at.file_uploader(key="predict_upload").set_value(("room.jpg", jpeg(), "image/jpeg")).run()
     assert not at.exception
     assert "## No face found · face score 0%" in texts(at.markdown)

@@ -13,7 +13,9 @@ from conftest import make_dataset
 
 from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
 
-pytestmark = pytest.mark.browser
+# One worker runs the browser modules one after another: each starts its own server and Chromium,
+# and two of them at once on two cores starve the sweep test.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI") == "true":
