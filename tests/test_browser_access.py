@@ -5,11 +5,9 @@ gives the teacher's passcode; both actions land in the audit log."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
-from conftest import make_dataset
+from conftest import make_dataset, require_chromium
 
 from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
 
@@ -17,10 +15,7 @@ from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
 # and two of them at once on two cores starve the sweep test.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium(CHROMIUM)
 
 PASSCODE = "class-of-30"
 

@@ -4,12 +4,9 @@ its row to disk, and the dataset is then chosen on Explore."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, require_chromium
 
 from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
 
@@ -19,10 +16,7 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 # and two of them at once on two cores starve the sweep test.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium(CHROMIUM)
 
 
 def _settle(page) -> None:
