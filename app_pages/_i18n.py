@@ -21,6 +21,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from maskloc.messages import ExplainedError
+
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
 LOCALES = Path(__file__).resolve().parents[1] / "locales"
@@ -74,6 +76,12 @@ def t(message: str) -> str:
 def number(value: float, digits: int = 3) -> str:
     """A metric for display: a decimal comma in Spanish. Never for CSV or JSON output."""
     return format_decimal(value, format="0." + "0" * digits, locale=current_language())
+
+
+def error_text(error: BaseException) -> str:
+    """What went wrong, in this session's language: a library error's template translated and
+    filled with its fields (file, row, field...); any other error as it is."""
+    return error.explain(t) if isinstance(error, ExplainedError) else str(error)
 
 
 def N_(message: str) -> str:

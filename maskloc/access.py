@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import atomic_write_json
+from .messages import ExplainedError
 
 if TYPE_CHECKING:
     from .jobs import JobRegistry
@@ -40,7 +41,7 @@ AUDIT_FILE = "audit.jsonl"
 STOP, DELETE, ACTIVATE = "stop", "delete", "activate_for_everyone"
 
 
-class AccessDenied(PermissionError):
+class AccessDenied(ExplainedError, PermissionError):
     """An action this actor may not take; the message says why and what would allow it."""
 
 

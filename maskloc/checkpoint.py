@@ -18,6 +18,7 @@ import torch
 
 from .config import ModelConfig
 from .ensemble import EnsembleModel
+from .messages import ExplainedError
 from .models import LocalizationModel
 
 FORMAT = "maskloc-checkpoint/1"
@@ -26,7 +27,7 @@ FORMAT = "maskloc-checkpoint/1"
 logger = logging.getLogger(__name__)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ExplainedError, ValueError):
     """A file that is not a usable maskloc checkpoint; the message says why."""
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .checkpoint import atomic_write_bytes
 from .config import RunConfig, override
 from .data import DataError
+from .messages import ExplainedError
 from .uploads import MAX_ENTRIES, MAX_UNPACKED_BYTES, unpack_dataset_zip
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ RETRY_SECONDS = 15.0  # after a failed connection, fail fast (pages render) for 
 RUN_FILES = ("best.pt", "history.json", "config.json", "status.json")  # written in this order
 
 
-class ClusterError(OSError):
+class ClusterError(ExplainedError, OSError):
     """The cluster cannot be used (not installed, unreachable, no maskloc on workers); says why."""
 
 

@@ -42,6 +42,7 @@ from .layout import (
     TRAIN_CSV,
     safe_image_path,
 )
+from .messages import ExplainedError
 from .progress import Progress
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -52,7 +53,7 @@ PLACEHOLDER_BOX = (0.0, 0.0, 1.0, 1.0)  # a no-face image's "box": never learned
 logger = logging.getLogger(__name__)
 
 
-class DataError(ValueError):
+class DataError(ExplainedError, ValueError):
     """A whole file is unusable (missing, empty, wrong columns); the message names it."""
 
 

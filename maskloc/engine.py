@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 
 from .config import TrainConfig
 from .losses import LocalizationLoss
+from .messages import ExplainedError
 from .metrics import (
     choose_presence_threshold,
     localization_metrics,
@@ -33,7 +34,7 @@ EVENTS = ("on_batch_end", "on_eval_end", "on_epoch_end", "on_finished", "on_fail
 logger = logging.getLogger(__name__)
 
 
-class NonFiniteLoss(RuntimeError):
+class NonFiniteLoss(ExplainedError, RuntimeError):
     """The loss became NaN or infinite; training cannot continue meaningfully."""
 
 

@@ -9,6 +9,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .messages import ExplainedError
+
 # Far above any photo a classroom uploads, far below a decompression bomb (20000 x 20000).
 # Checked by `_open` on the header, for our reads only: PIL's global MAX_IMAGE_PIXELS is left
 # alone, so importing maskloc never changes how other code in the process opens images.
@@ -20,7 +22,7 @@ _SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
 
 
-class ImageError(ValueError):
+class ImageError(ExplainedError, ValueError):
     """An image that cannot be used; the message says why."""
 
 

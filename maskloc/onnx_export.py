@@ -30,6 +30,7 @@ from torch import nn
 from .checkpoint import atomic_write_bytes, load_model
 from .fingerprints import checkpoint_digest
 from .keyed_locks import KeyedLocks
+from .messages import ExplainedError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ OPTIONAL_OUTPUTS = ("presence",)  # exported when the model has them
 META_KEYS = ("model_config", "metrics", "run_config", "presence_threshold")
 
 
-class ExportUnavailable(RuntimeError):
+class ExportUnavailable(ExplainedError, RuntimeError):
     """The export dependencies (onnx, onnxscript) are not installed."""
 
 

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from .layout import TRAIN_CSV
+from .messages import ExplainedError
 
 MAX_UNPACKED_BYTES = 500 * 1024**2
 MAX_ENTRIES = 20_000
@@ -18,7 +19,7 @@ MAX_ENTRIES = 20_000
 logger = logging.getLogger(__name__)
 
 
-class UploadError(ValueError):
+class UploadError(ExplainedError, ValueError):
     """An upload that cannot be used; the message says why."""
 
 

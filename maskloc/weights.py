@@ -15,10 +15,12 @@ from pathlib import Path
 
 import torch
 
+from .messages import ExplainedError
+
 logger = logging.getLogger(__name__)
 
 
-class WeightsUnavailable(RuntimeError):
+class WeightsUnavailable(ExplainedError, RuntimeError):
     """Pretrained weights were asked for but are not on this machine."""
 
 

@@ -151,6 +151,12 @@ def test_training_run_streams_a_growing_chart(page, app_url):
     page.wait_for_function(f"({chart_points})() > {first}", timeout=240_000)
     _no_exception(page)
     page.screenshot(path=str(SHOTS / "train.png"))
+    # Stop frees the trainer at once: a run left going would queue the next test's sweep
+    # behind 30 epochs.
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("Nothing is training.").wait_for(timeout=120_000)
+    _settle(page)
+    _no_exception(page)
 
 
 def test_webcam_snapshot_of_the_fake_camera_finds_no_face(page, app_url):
@@ -189,7 +195,11 @@ def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
         epochs.fill("1")
         epochs.press("Tab")
         page.get_by_role("button", name="Start alpha sweep").click()
-        page.get_by_text(re.compile(r"The boxes, (after|before)")).first.wait_for(timeout=900_000)
+        strip = page.get_by_text(re.compile(r"The boxes, (after|before)")).first
+        try:
+            strip.wait_for(timeout=600_000)
+        except Exception as error:  # say what the page showed instead (queued? failed?)
+            raise AssertionError(page.inner_text("body")[:3000]) from error
         _images_loaded(page, 6)  # the strip: six validation pictures
         _no_exception(page)
         page.screenshot(path=str(SHOTS / "train_live_1024.png"))

@@ -20,7 +20,11 @@ def source_messages() -> set[str]:
     """Every message the app marks with t(...) or N_(...), extracted as `pybabel extract` does."""
     found = extract_from_dir(
         str(ROOT),
-        method_map=[("app.py", "python"), ("app_pages/**.py", "python")],
+        method_map=[
+            ("app.py", "python"),
+            ("app_pages/**.py", "python"),
+            ("maskloc/**.py", "python"),
+        ],
         keywords={"t": None, "N_": None},
     )
     return {message for _, _, message, _, _ in found}
@@ -180,3 +184,19 @@ def test_no_untranslated_literal_in_translated_pages():
     assert len(checked) >= 4
     leftovers = {p.name: found for p in checked if (found := untranslated_literals(p.read_text()))}
     assert not leftovers, f"wrap these in t(...): {leftovers}"
+
+
+def test_a_library_error_is_shown_in_spanish_with_its_fields_and_stays_english_elsewhere():
+    from maskloc.data import DataError
+
+    error = DataError("{file}: the file is empty", file="train.csv")
+    assert str(error) == "train.csv: the file is empty"  # the CLI and the logs
+    spanish_catalogue = catalogue("es")
+    spanish_catalogue._catalog["{file}: the file is empty"] = "{file}: el archivo está vacío"
+    try:
+        assert error.explain(spanish_catalogue.gettext) == "train.csv: el archivo está vacío"
+    finally:
+        del spanish_catalogue._catalog["{file}: the file is empty"]
+    assert (
+        DataError("a plain {sentence}").explain(spanish_catalogue.gettext) == "a plain {sentence}"
+    )

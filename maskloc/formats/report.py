@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..messages import ExplainedError
+
 # Reasons a picture is refused, as counted at the end of the report.
 NO_BOX = "no box"
 SEVERAL_BOXES = "several boxes"
@@ -21,7 +23,7 @@ BAD_ANNOTATION = "unreadable annotation"
 DUPLICATE = "duplicate picture"
 
 
-class FormatError(ValueError):
+class FormatError(ExplainedError, ValueError):
     """A source that cannot be read as the format at all (nothing to import); says why."""
 
 
