@@ -214,7 +214,7 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def bench_webcam(repeats: int = 40, scratch: str = "/tmp/maskloc-bench") -> None:
-    """A 640x480 JPEG snapshot to a drawn PNG result, in process; then the same through ONNX
+    """A 640x480 JPEG snapshot to a drawn, encoded result, in process; then the same through ONNX
     Runtime (the Webcam page's path for the bundled model) against PyTorch in this run."""
     folder = load_dataset(DEFAULT_DATA)
     face = Image.open(folder.train.frame["path"].iloc[0]).convert("RGB").resize((300, 300))
@@ -231,7 +231,7 @@ def bench_webcam(repeats: int = 40, scratch: str = "/tmp/maskloc-bench") -> None
             [predicted_box(prediction.box, prediction.class_name, prediction.confidence)],
         )
         out = io.BytesIO()
-        drawn.save(out, "PNG")
+        drawn.save(out, "JPEG", quality=90)  # as st.image sends an RGB picture ("auto": JPEG)
         return out.getvalue()
 
     def timed(call: Callable[[], object], n: int) -> list[float]:

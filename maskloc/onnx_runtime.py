@@ -87,3 +87,11 @@ class OnnxPredictor(Predictor):
         presence = "presence" in self.model.output_names
         self.presence_threshold = float(threshold) if presence and threshold is not None else None
         self.runtime = "ONNX Runtime"
+
+    def outputs(self, square: np.ndarray) -> dict[str, np.ndarray]:
+        """Straight from numpy to the session: a torch round trip costs more than the network's
+        run on a laptop CPU."""
+        images = square.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
+        session = self.model.session
+        values = session.run(self.model.output_names, {INPUT: images})
+        return dict(zip(self.model.output_names, values, strict=True))

@@ -94,18 +94,26 @@ class Predictor:
         return RunConfig.from_dict(self.meta.get("run_config", {}))
 
     @torch.no_grad()
+    def outputs(self, square: np.ndarray) -> dict[str, np.ndarray]:
+        """The network's outputs (a batch of one) for one square uint8 RGB picture."""
+        batch = torch.from_numpy(square).permute(2, 0, 1)[None]
+        out = self.model(to_float_images(batch, self.device))
+        return {name: value.float().cpu().numpy() for name, value in out.items()}
+
     def predict(self, image: ImageSource) -> Prediction:
         """Class, confidence and pixel box for one image (path, bytes, PIL image or RGB array)."""
         rgb = read_rgb(image, draft=self.image_size)
         height, width = rgb.shape[:2]
-        batch = torch.from_numpy(resize_square(rgb, self.image_size)).permute(2, 0, 1)[None]
-        out = self.model(to_float_images(batch, self.device))
-        probabilities = out["logits"].float().softmax(dim=1)[0].cpu().numpy()
-        box = pixel_boxes(out["boxes"].float().cpu().numpy(), np.array([width]), np.array([height]))
+        out = self.outputs(resize_square(rgb, self.image_size))
+        logits = out["logits"][0]
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        box = pixel_boxes(out["boxes"], np.array([width]), np.array([height]))
         best = int(probabilities.argmax())
         face, face_score = True, None
         if "presence" in out and self.presence_threshold is not None:
-            face_score = float(torch.sigmoid(out["presence"].float())[0])
+            logit = float(out["presence"].reshape(-1)[0])
+            face_score = float(np.exp(-np.logaddexp(0.0, -logit)))  # sigmoid, overflow-free
             face = face_score >= self.presence_threshold
         return Prediction(
             self.class_names[best],
