@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import SESSION_MODEL_KEY, registry, runs_root
-from app_pages._i18n import t
+from app_pages._i18n import error_text, t
 
 __all__ = ["SESSION_MODEL_KEY"]  # re-exported for pages
 from maskloc.access import PASSWORD_ENV, AccessDenied, AccessPolicy, Actor
@@ -59,7 +59,8 @@ def _unlock() -> None:
     try:
         policy().unlock(actor(), attempt)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Teacher mode refused: {error}").format(error=error)
+        refusal = t("Teacher mode refused: {error}")
+        st.session_state[MESSAGE_KEY] = refusal.format(error=error_text(error))
         return
     st.session_state[TEACHER_KEY] = True
     st.session_state.pop(MESSAGE_KEY, None)
@@ -95,8 +96,9 @@ def may_control(run_path: Path) -> bool:
     return policy().may_control(actor(), run_path)
 
 
-def may_activate_for_everyone() -> bool:
-    return policy().may_activate_for_everyone(actor())
+def may_change_for_everyone() -> bool:
+    """May this session change what every user gets (the active model, the scheduler)?"""
+    return policy().may_change_for_everyone(actor())
 
 
 def guarded_stop(name: str) -> None:
@@ -104,14 +106,14 @@ def guarded_stop(name: str) -> None:
     try:
         policy().stop(registry(), actor(), name)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Not stopped: {error}").format(error=error)
+        st.session_state[MESSAGE_KEY] = t("Not stopped: {error}").format(error=error_text(error))
 
 
 def guarded_delete(name: str) -> bool:
     try:
         policy().delete(registry(), actor(), name)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Not deleted: {error}").format(error=error)
+        st.session_state[MESSAGE_KEY] = t("Not deleted: {error}").format(error=error_text(error))
         return False
     if Path(st.session_state.get(SESSION_MODEL_KEY) or ".").parent.name == name:
         st.session_state.pop(SESSION_MODEL_KEY, None)
@@ -122,7 +124,17 @@ def guarded_activate(checkpoint: Path) -> None:
     try:
         policy().activate_for_everyone(registry(), actor(), checkpoint)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Not changed: {error}").format(error=error)
+        st.session_state[MESSAGE_KEY] = t("Not changed: {error}").format(error=error_text(error))
+
+
+def guarded_scheduler(address: str) -> bool:
+    """May this session send everyone's new runs to `address`? Says why not, once."""
+    try:
+        policy().change_scheduler(actor(), address)
+    except AccessDenied as error:
+        st.session_state[MESSAGE_KEY] = t("Not switched: {error}").format(error=error_text(error))
+        return False
+    return True
 
 
 def claim(run_path: Path) -> None:

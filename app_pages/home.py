@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app_pages import _access as access
 from app_pages._common import (
     USER_ERRORS,
     ModelChoice,
@@ -80,9 +81,13 @@ with hw_col:
 
 
 def apply_scheduler() -> None:
-    """Switch where new runs train (for every user of this server); keep the old place on error."""
+    """Switch where new runs train (for every user of this server); keep the old place on error.
+    On a shared server only the teacher may (checked again here: a stale page may still ask)."""
     jobs, address = registry(), st.session_state["home_scheduler"].strip()
     st.session_state.pop("home_scheduler_error", None)
+    if not access.guarded_scheduler(address):
+        st.session_state["home_scheduler"] = getattr(jobs.backend, "address", "")
+        return
     if not address:
         jobs.backend = None
         return
@@ -98,11 +103,15 @@ def apply_scheduler() -> None:
     jobs.backend = backend
 
 
+access.teacher_sidebar()
 with st.expander(t("Where training runs")):
     jobs = registry()
     st.markdown(training_place(jobs))
     if "home_scheduler" not in st.session_state:
         st.session_state["home_scheduler"] = getattr(jobs.backend, "address", "")
+    allowed = access.may_change_for_everyone()
+    if not allowed:
+        st.caption(t("Only the teacher (passcode in the sidebar) can change this for everyone."))
     st.text_input(
         t("Dask scheduler"),
         key="home_scheduler",
@@ -112,8 +121,11 @@ with st.expander(t("Where training runs")):
             "one per GPU or worker thread). Applies to everyone using this server; runs already "
             "started stay where they are."
         ),
+        disabled=not allowed,
     )
-    st.button(t("Apply"), key="home_scheduler_apply", on_click=apply_scheduler)
+    st.button(
+        t("Apply"), key="home_scheduler_apply", on_click=apply_scheduler, disabled=not allowed
+    )
     if "home_scheduler_error" in st.session_state:
         st.error(t("Not switched: {error}").format(error=st.session_state["home_scheduler_error"]))
 

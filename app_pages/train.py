@@ -377,7 +377,7 @@ def activate_buttons(column, checkpoint) -> None:
     if column.button(
         "Active for everyone ✓" if is_active else "Make active for everyone",
         key="train_activate",
-        disabled=is_active or not access.may_activate_for_everyone(),
+        disabled=is_active or not access.may_change_for_everyone(),
         help="Teacher only: the model every session starts with.",
     ):
         access.guarded_activate(checkpoint)

@@ -5,12 +5,13 @@ everyone may do everything, as before. With one set:
 
 - a run belongs to whoever started it (a browser session, or the signed-in user where the server
   has single sign-on); stopping or deleting it needs ownership or the teacher's passcode;
-- making a model active for everyone needs the passcode; a student's "use this model" stays in
-  their own session;
+- making a model active for everyone, or sending everyone's new runs to a Dask cluster, needs
+  the passcode; a student's "use this model" stays in their own session;
 - passcode attempts are compared in constant time and rate-limited per session and in total.
 
-Stops, deletions, activations, refusals and passcode attempts go to `audit.jsonl` in the runs
-folder, one JSON object per line. No Streamlit here: the pages build an `Actor` and ask.
+Stops, deletions, activations, scheduler switches, refusals and passcode attempts go to
+`audit.jsonl` in the runs folder, one JSON object per line. No Streamlit here: the pages build an
+`Actor` and ask.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import atomic_write_json
-from .messages import ExplainedError
+from .messages import N_, ExplainedError
 
 if TYPE_CHECKING:
     from .jobs import JobRegistry
@@ -38,7 +39,14 @@ PASSWORD_ENV = "MASKLOC_TEACHER_PASSWORD"
 OWNER_FILE = "owner.json"
 AUDIT_FILE = "audit.jsonl"
 # Actions that change what others see; each is checked and written to the audit log.
-STOP, DELETE, ACTIVATE = "stop", "delete", "activate_for_everyone"
+STOP, DELETE, ACTIVATE, SCHEDULE = "stop", "delete", "activate_for_everyone", "set_scheduler"
+# Server-wide changes (teacher only on a shared server) and why one is refused.
+FOR_EVERYONE = {
+    ACTIVATE: N_(
+        "only the teacher can change the model for everyone; 'use in my session' changes it for you"
+    ),
+    SCHEDULE: N_("only the teacher can change where everyone's runs train"),
+}
 
 
 class AccessDenied(ExplainedError, PermissionError):
@@ -112,27 +120,29 @@ class AccessPolicy:
         """May `actor` stop or delete this run?"""
         return not self.enforced or actor.teacher or self.owner(run_path) == actor.id
 
-    def may_activate_for_everyone(self, actor: Actor) -> bool:
+    def may_change_for_everyone(self, actor: Actor) -> bool:
+        """May `actor` change what every user of the server gets (FOR_EVERYONE)?"""
         return not self.enforced or actor.teacher
 
-    def check(self, actor: Actor, action: str, run_path: str | Path) -> None:
-        """Raise AccessDenied (and log the refusal) unless `actor` may take `action`."""
+    def check(self, actor: Actor, action: str, target: str | Path) -> None:
+        """Raise AccessDenied (and log the refusal) unless `actor` may take `action` on
+        `target` (a run folder, or what a server-wide change sets)."""
+        server_wide = action in FOR_EVERYONE
         allowed = (
-            self.may_activate_for_everyone(actor)
-            if action == ACTIVATE
-            else self.may_control(actor, run_path)
+            self.may_change_for_everyone(actor) if server_wide else self.may_control(actor, target)
         )
         if allowed:
             return
-        self.audit(actor, action, Path(run_path).name, "refused")
-        if action == ACTIVATE:
-            raise AccessDenied(
-                "only the teacher can change the model for everyone; "
-                "'use in my session' changes it for you"
-            )
+        name = str(target) if action == SCHEDULE else Path(target).name
+        self.audit(actor, action, name, "refused")
+        if server_wide:
+            raise AccessDenied(FOR_EVERYONE[action])
         raise AccessDenied(
-            f"run {Path(run_path).name} belongs to another session: only the session that "
-            f"started it, or the teacher (passcode), may {action} it"
+            N_(
+                "run {run} belongs to another session: only the session that started it, or "
+                "the teacher (passcode), may stop or delete it"
+            ),
+            run=name,
         )
 
     # --- guarded actions on a JobRegistry -------------------------------------------------------
@@ -156,6 +166,13 @@ class AccessPolicy:
         jobs.set_active(checkpoint)
         self.audit(actor, ACTIVATE, checkpoint.parent.name, "ok", checkpoint=str(checkpoint))
 
+    def change_scheduler(self, actor: Actor, address: str) -> None:
+        """Refuse (AccessDenied) unless `actor` may move everyone's new runs to `address`
+        ("": this server); the switch is audited."""
+        target = address or "in-process"
+        self.check(actor, SCHEDULE, target)
+        self.audit(actor, SCHEDULE, target, "ok")
+
     # --- the teacher's passcode -----------------------------------------------------------------
 
     def unlock(self, actor: Actor, attempt: str, now: float | None = None) -> Actor:
@@ -175,7 +192,8 @@ class AccessPolicy:
                 wait = self.window_seconds - (now - (mine or self._attempts.total)[0])
                 self.audit(actor, "teacher_unlock", "", "rate_limited")
                 raise AccessDenied(
-                    f"too many wrong passcodes: try again in {max(1, round(wait))} s"
+                    N_("too many wrong passcodes: try again in {seconds} s"),
+                    seconds=max(1, round(wait)),
                 )
             assert self._password is not None
             if hmac.compare_digest(attempt.encode(), self._password):
@@ -185,7 +203,7 @@ class AccessPolicy:
             mine.append(now)
             self._attempts.total.append(now)
         self.audit(actor, "teacher_unlock", "", "wrong_passcode")
-        raise AccessDenied("wrong passcode")
+        raise AccessDenied(N_("wrong passcode"))
 
     # --- the audit log --------------------------------------------------------------------------
 

@@ -142,3 +142,15 @@ def test_a_damaged_owner_file_leaves_the_run_to_the_teacher(jobs, classroom):
     (jobs.root / "alice-run" / "owner.json").write_text("[1, 2]")
     assert classroom.owner(jobs.root / "alice-run") is None
     assert not classroom.may_control(BOB, jobs.root / "alice-run")
+
+
+def test_only_the_teacher_sends_everyones_runs_to_a_cluster(jobs, classroom):
+    with pytest.raises(AccessDenied, match="only the teacher can change where everyone's runs"):
+        classroom.change_scheduler(BOB, "tcp://10.0.0.5:8786")
+    classroom.change_scheduler(classroom.unlock(BOB, "s3cret"), "tcp://10.0.0.5:8786")
+    AccessPolicy(jobs.root, None).change_scheduler(ALICE, "")  # a laptop: no passcode, no rule
+    assert audit(classroom)[0] == ("session:bob", "set_scheduler", "tcp://10.0.0.5:8786", "refused")
+    assert audit(classroom)[-2:] == [
+        ("session:bob", "set_scheduler", "tcp://10.0.0.5:8786", "ok"),
+        ("session:alice", "set_scheduler", "in-process", "ok"),
+    ]

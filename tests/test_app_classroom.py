@@ -97,3 +97,17 @@ def test_the_teacher_passcode_allows_delete_and_is_audited(classroom: Env):
     log = (classroom.runs / AUDIT_FILE).read_text()
     for outcome in ('"wrong_passcode"', '"activate_for_everyone"', '"delete"'):
         assert outcome in log
+
+
+def test_only_the_teacher_may_send_everyones_runs_to_a_cluster_from_home(classroom: Env):
+    at = open_page()
+    assert at.text_input(key="home_scheduler").disabled
+    assert at.button(key="home_scheduler_apply").disabled
+    assert any("Only the teacher" in c for c in texts(at.caption))
+    at.text_input(key="teacher_passcode").input("s3cret").run()
+    at.button(key="teacher_unlock").click().run()
+    assert not at.text_input(key="home_scheduler").disabled
+    at.text_input(key="home_scheduler").input("").run()
+    at.button(key="home_scheduler_apply").click().run()  # empty: train on this server
+    assert not at.exception and registry().backend is None
+    assert '"set_scheduler"' in (classroom.runs / AUDIT_FILE).read_text()
