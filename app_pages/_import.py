@@ -60,11 +60,9 @@ def import_sidebar() -> None:
             t("New dataset name"), value=t("imported"), key="import_name",
             help=t("Created under {folder}").format(folder=user_data_root()),
         )  # fmt: skip
+        shown = {choice: t(MULTI_BOX_LABELS[choice]) for choice in MULTI_BOX}  # this run's words
         st.selectbox(
-            t("Pictures with several boxes"),
-            MULTI_BOX,
-            key="import_multi",
-            format_func=lambda choice: t(MULTI_BOX_LABELS[choice]),
+            t("Pictures with several boxes"), MULTI_BOX, key="import_multi", format_func=shown.get
         )
         st.button(t("Import"), key="import_go", on_click=_run_import)
         if REPORT_KEY in st.session_state:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..data import safe_image_path
-from ..messages import N_
+from ..messages import N_, ExplainedError
 from .report import IMAGE_MISSING, UNSAFE_NAME, Detail, FormatError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -21,6 +21,8 @@ def find_image(name: str, bases: Iterable[Path]) -> tuple[Path | None, tuple[str
         try:
             path = safe_image_path(base, name)
         except ValueError as error:
+            if isinstance(error, ExplainedError):  # kept whole: the app says it in its language
+                return None, (UNSAFE_NAME, error)
             return None, (UNSAFE_NAME, str(error).replace("images/", "its folder"))
         if path.is_file():
             return path, None

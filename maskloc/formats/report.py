@@ -127,7 +127,8 @@ class ImportReport:
             translate(N_("per class: {counts}")).format(counts=per_class or translate(NONE))
         )
         reasons = ", ".join(
-            f"{translate(name)} {n}" for name, n in sorted(self.per_reason().items())
+            f"{name} {n}"
+            for name, n in sorted((translate(reason), n) for reason, n in self.per_reason().items())
         )
         lines.append(
             translate(N_("refused per reason: {counts}")).format(counts=reasons or translate(NONE))
