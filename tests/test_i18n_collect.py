@@ -41,8 +41,8 @@ def page(path: str, lang: str, state: dict | None = None) -> AppTest:
             "es",
             {
                 "title": "Recolectar",
-                "start": "Haz una captura o sube fotos para empezar.",
-                "camera": "Captura",
+                "start": "Haz una foto o sube fotos para empezar.",
+                "camera": "Foto",
                 "proposed": "Propuesta: **",
                 "added": "Se añadió shot-",
                 "pictures": "imágenes",
