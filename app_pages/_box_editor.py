@@ -15,6 +15,7 @@ import streamlit as st
 from PIL import Image
 
 from app_pages._common import USER_ERRORS
+from app_pages._i18n import error_text, t
 from maskloc.data import KNOWN_CLASSES
 from maskloc.predict import Prediction
 from maskloc.user_datasets import UserDataset, create_dataset, list_datasets, user_data_root
@@ -102,11 +103,13 @@ def dataset_picker(key: str) -> str:
     current = st.session_state.get(DATASET_KEY) or (names[0] if names else DEFAULT_NAME)
     options = list(dict.fromkeys([current, *names]))
     name = st.selectbox(
-        "Add to dataset",
+        t("Add to dataset"),
         options,
         key=f"{key}_dataset",
         accept_new_options=True,
-        help=f"A folder under {user_data_root()} (type a new name to start one).",
+        help=t("A folder under {folder} (type a new name to start one).").format(
+            folder=user_data_root()
+        ),
     )
     st.session_state[DATASET_KEY] = name
     return name or DEFAULT_NAME
@@ -114,7 +117,7 @@ def dataset_picker(key: str) -> str:
 
 def class_picker(default: str, key: str, extra: list[str] | None = None) -> str:
     classes = list(dict.fromkeys([*KNOWN_CLASSES, *(extra or []), default]))
-    return st.radio("Class", classes, index=classes.index(default), key=key, horizontal=True)
+    return st.radio(t("Class"), classes, index=classes.index(default), key=key, horizontal=True)
 
 
 def fix_and_add(
@@ -127,22 +130,33 @@ def fix_and_add(
     class_name = class_picker(default, f"{key}_class")
     name = dataset_picker(key) if picker else st.session_state.get(DATASET_KEY) or DEFAULT_NAME
     if box is not None:
-        st.caption(f"box: x {box[0]:.0f}–{box[2]:.0f}, y {box[1]:.0f}–{box[3]:.0f} px")
-    if not st.button("Add", key=f"{key}_add", type="primary", disabled=box is None):
+        st.caption(
+            t("box: x {xmin}–{xmax}, y {ymin}–{ymax} px").format(
+                xmin=f"{box[0]:.0f}",
+                xmax=f"{box[2]:.0f}",
+                ymin=f"{box[1]:.0f}",
+                ymax=f"{box[3]:.0f}",
+            )
+        )
+    if not st.button(t("Add"), key=f"{key}_add", type="primary", disabled=box is None):
         return None
     try:
         dataset = create_dataset(name)
         filename = dataset.add(image, box, class_name)
     except (*USER_ERRORS, ValueError, OSError) as error:
-        st.error(f"Not added: {error}")
+        st.error(t("Not added: {error}").format(error=error_text(error)))
         return None
-    st.success(f"Added {filename} ({class_name}) to {dataset.name}: {len(dataset.rows())} pictures")
+    st.success(
+        t("Added {file} ({cls}) to {dataset}: {n} pictures").format(
+            file=filename, cls=class_name, dataset=dataset.name, n=len(dataset.rows())
+        )
+    )
     return filename
 
 
 def fix_button(image: np.ndarray, prediction: Prediction, key: str) -> None:
     """'wrong? fix it': opens the shared editor under a prediction."""
-    if st.toggle("Wrong? Fix it", key=f"{key}_fix_open"):
+    if st.toggle(t("Wrong? Fix it"), key=f"{key}_fix_open"):
         fix_and_add(image, prediction, f"{key}_fix")
 
 

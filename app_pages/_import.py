@@ -9,11 +9,14 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import DATA_KEY
-from maskloc.formats import FORMATS, MULTI_BOX, FormatError, import_dataset
+from app_pages._i18n import N_, error_text, t
+from maskloc.formats import FORMATS, MULTI_BOX, FormatError, ImportReport, import_dataset
 from maskloc.uploads import UploadError
 from maskloc.user_datasets import check_name, user_data_root
 
 REPORT_KEY = "import_report"
+# What the app calls each choice for pictures with several boxes (the values stay English).
+MULTI_BOX_LABELS = {"refuse": N_("refuse"), "largest": N_("largest")}
 
 
 def _run_import() -> None:
@@ -32,28 +35,38 @@ def _run_import() -> None:
         elif folder:
             report = import_dataset(folder, kind, out, None, multi)
         else:
-            raise FormatError("give a folder path or upload a zip")
+            raise FormatError(N_("give a folder path or upload a zip"))
     except (FormatError, UploadError, ValueError, OSError) as error:
-        state[REPORT_KEY] = ("error", str(error))
+        state[REPORT_KEY] = error  # kept as it is: shown in the language of the next run
         return
-    state[REPORT_KEY] = ("ok", report.summary())
+    state[REPORT_KEY] = report
     state[DATA_KEY] = str(out)
     state["data_root"] = str(out)
 
 
+def _report_text(outcome: ImportReport | Exception) -> str:
+    if isinstance(outcome, ImportReport):
+        return outcome.summary(t)
+    return error_text(outcome)
+
+
 def import_sidebar() -> None:
     """An expander in the sidebar; on success the new dataset is the one this page shows."""
-    with st.sidebar.expander("Import VOC / COCO / YOLO"):
-        st.selectbox("Format", sorted(FORMATS), key="import_format")
-        st.text_input("Folder on the server", key="import_folder")
-        st.file_uploader("…or a zip", type=["zip"], key="import_zip")
+    with st.sidebar.expander(t("Import VOC / COCO / YOLO")):
+        st.selectbox(t("Format"), sorted(FORMATS), key="import_format")
+        st.text_input(t("Folder on the server"), key="import_folder")
+        st.file_uploader(t("…or a zip"), type=["zip"], key="import_zip")
         st.text_input(
-            "New dataset name", value="imported", key="import_name",
-            help=f"Created under {user_data_root()}",
+            t("New dataset name"), value=t("imported"), key="import_name",
+            help=t("Created under {folder}").format(folder=user_data_root()),
         )  # fmt: skip
-        st.selectbox("Pictures with several boxes", MULTI_BOX, key="import_multi")
-        st.button("Import", key="import_go", on_click=_run_import)
+        shown = {choice: t(MULTI_BOX_LABELS[choice]) for choice in MULTI_BOX}  # this run's words
+        st.selectbox(
+            t("Pictures with several boxes"), MULTI_BOX, key="import_multi", format_func=shown.get
+        )
+        st.button(t("Import"), key="import_go", on_click=_run_import)
         if REPORT_KEY in st.session_state:
-            kind, text = st.session_state[REPORT_KEY]
-            (st.error if kind == "error" else st.success)(text.splitlines()[0])
+            outcome = st.session_state[REPORT_KEY]
+            text = _report_text(outcome)
+            (st.success if isinstance(outcome, ImportReport) else st.error)(text.splitlines()[0])
             st.code(text, language=None)

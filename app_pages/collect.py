@@ -1,6 +1,8 @@
 """Collect: snapshots or photos -> the model proposes box and class -> the user corrects them ->
 Add writes them into a user dataset; list, fix, delete, download, and fine-tune on it."""
 
+import math
+
 import streamlit as st
 
 from app_pages._box_editor import (
@@ -19,6 +21,7 @@ from app_pages._common import (
     model_chooser,
     registry,
 )
+from app_pages._i18n import N_, error_text, number, t
 from maskloc import drawing
 from maskloc.config import preset
 from maskloc.finetune import adopt_checkpoint
@@ -27,70 +30,86 @@ from maskloc.user_datasets import RECOMMENDED_PER_CLASS, user_data_root
 
 THUMBS = 24
 
-st.title("Collect")
+# A fine-tune that ended without a checkpoint, by how it ended.
+ENDED = {
+    "failed": N_("Fine-tuning {name} failed: {message}"),
+    "stopped": N_("Fine-tuning {name} was stopped: {message}"),
+    "interrupted": N_("Fine-tuning {name} was interrupted: {message}"),
+}
+
+
+def _metric(value: float) -> str:
+    return number(value, 2) if math.isfinite(value) else "–"
+
+
+st.title(t("Collect"))
 st.markdown(
-    "Take snapshots (or upload photos): the model proposes a box and a class, you correct the box "
-    "by drawing a new rectangle (or moving it with the toolbar's edit toggle), pick the class and "
-    f"**Add**. Pictures go into a dataset folder under `{user_data_root()}` in the competition "
-    "layout, usable on every page. About "
-    f"{RECOMMENDED_PER_CLASS} pictures per class are enough for a useful fine-tune."
+    t(
+        "Take snapshots (or upload photos): the model proposes a box and a class, you correct the "
+        "box by drawing a new rectangle (or moving it with the toolbar's edit toggle), pick the "
+        "class and **Add**. Pictures go into a dataset folder under `{folder}` in the competition "
+        "layout, usable on every page. About {per_class} pictures per class are enough for a "
+        "useful fine-tune."
+    ).format(folder=user_data_root(), per_class=RECOMMENDED_PER_CLASS)
 )
 name = dataset_picker("collect")
 choice = model_chooser("collect_model")
 if choice is not None:
-    st.caption(f"Proposals from: {describe_model(choice)}")
+    st.caption(t("Proposals from: {model}").format(model=describe_model(choice)))
 
 camera, uploads = st.columns(2)
 with camera:
-    shot = st.camera_input("Snapshot", key="collect_camera")
+    shot = st.camera_input(t("Snapshot"), key="collect_camera")
 with uploads:
     files = st.file_uploader(
-        "…or upload photos", type=IMAGE_TYPES, accept_multiple_files=True, key="collect_uploads"
+        t("…or upload photos"), type=IMAGE_TYPES, accept_multiple_files=True, key="collect_uploads"
     )
 sources = ([shot] if shot is not None else []) + list(files or [])
 
 if sources:
     labels = [source.name for source in sources]
     pick = st.selectbox(
-        "Picture", range(len(sources)), format_func=lambda i: labels[i], key="collect_pick"
+        t("Picture"), range(len(sources)), format_func=lambda i: labels[i], key="collect_pick"
     )
     pick = pick if pick is not None and pick < len(sources) else 0
     try:
         image = read_rgb(sources[pick].getvalue())
         prediction = choice.predictor.predict(image) if choice is not None else None
     except USER_ERRORS as error:
-        st.error(f"Cannot use this picture: {error}")
+        st.error(t("Cannot use this picture: {error}").format(error=error_text(error)))
     else:
         if prediction is not None:
             st.markdown(
-                f"Proposed: **{prediction.class_name}** · {prediction.confidence:.0%} "
-                "(the red rectangle)"
+                t("Proposed: **{cls}** · {confidence} (the red rectangle)").format(
+                    cls=prediction.class_name, confidence=f"{prediction.confidence:.0%}"
+                )
             )
         fix_and_add(image, prediction, "collect", picker=False)
 else:
-    st.info("Take a snapshot or upload photos to start.")
+    st.info(t("Take a snapshot or upload photos to start."))
 
 dataset = dataset_for(name)
 st.divider()
-st.subheader(f"Dataset `{name}`")
+st.subheader(t("Dataset `{name}`").format(name=name))
 if not dataset.csv.is_file():
-    st.info("Empty so far: the first Add creates it.")
+    st.info(t("Empty so far: the first Add creates it."))
     st.stop()
 rows = dataset.rows()
 counts, needed = dataset.counts(), dataset.still_needed()
 columns = st.columns(len(counts) + 1)
-columns[0].metric("pictures", len(rows))
+columns[0].metric(t("pictures"), len(rows))
 for column, (class_name, count) in zip(columns[1:], counts.items(), strict=True):
     column.metric(class_name, count)
 missing = {k: v for k, v in needed.items() if v}
 if missing:
+    more = ", ".join(t("{n} more {cls}").format(n=n, cls=cls) for cls, n in missing.items())
     st.info(
-        "For a useful fine-tune add "
-        + ", ".join(f"{n} more {class_name}" for class_name, n in missing.items())
-        + f" (about {RECOMMENDED_PER_CLASS} per class)."
+        t("For a useful fine-tune add {more} (about {per_class} per class).").format(
+            more=more, per_class=RECOMMENDED_PER_CLASS
+        )
     )
 else:
-    st.success("Enough pictures for a fine-tune.")
+    st.success(t("Enough pictures for a fine-tune."))
 
 pictures, captions = [], []
 for row in rows.tail(THUMBS).to_dict("records"):
@@ -104,9 +123,9 @@ for row in rows.tail(THUMBS).to_dict("records"):
 if pictures:
     st.image(pictures, caption=captions, width=150)
 
-with st.expander("Fix or delete a picture"):
+with st.expander(t("Fix or delete a picture")):
     names = rows["filename"].tolist()
-    target = st.selectbox("Picture", names, key="collect_fix_pick")
+    target = st.selectbox(t("Picture"), names, key="collect_fix_pick")
     if target:
         row = rows[rows["filename"] == target].iloc[0]
         image = read_rgb(dataset.images / target)
@@ -114,26 +133,26 @@ with st.expander("Fix or delete a picture"):
         box = edit_box(image, start, f"collect_fix_{target}")
         class_name = class_picker(row["class"], f"collect_fix_class_{target}")
         left, right = st.columns(2)
-        if left.button("Save the fix", key="collect_fix_save", disabled=box is None):
+        if left.button(t("Save the fix"), key="collect_fix_save", disabled=box is None):
             try:
                 dataset.fix(target, box, class_name)
-                st.success(f"Saved {target}.")
+                st.success(t("Saved {file}.").format(file=target))
             except (ValueError, OSError) as error:
-                st.error(f"Not saved: {error}")
-        if right.button("Delete", key="collect_delete"):
+                st.error(t("Not saved: {error}").format(error=error_text(error)))
+        if right.button(t("Delete"), key="collect_delete"):
             dataset.delete(target)
-            st.success(f"Deleted {target}.")
+            st.success(t("Deleted {file}.").format(file=target))
             st.rerun()
 
 left, middle, right = st.columns(3)
 left.download_button(
-    "Download as zip",
+    t("Download as zip"),
     data=dataset.zip_bytes(),
     file_name=f"{name}.zip",
     mime="application/zip",
     key="collect_download",
 )
-if middle.button("Explore this dataset", key="collect_explore"):
+if middle.button(t("Explore this dataset"), key="collect_explore"):
     st.session_state[DATA_KEY] = str(dataset.root)
     st.session_state["data_root"] = str(dataset.root)
     st.switch_page("app_pages/explore.py")
@@ -141,18 +160,18 @@ if middle.button("Explore this dataset", key="collect_explore"):
 # --- fine-tune ------------------------------------------------------------------------------------
 JOB_KEY = "collect_finetune_job"
 if right.button(
-    "Fine-tune on this dataset",
+    t("Fine-tune on this dataset"),
     key="collect_finetune",
     type="primary",
     disabled=choice is None or len(rows) < 4,
-    help="Starts from the model chosen above; the finetune preset (frozen trunk, heads only).",
+    help=t("Starts from the model chosen above; the finetune preset (frozen trunk, heads only)."),
 ):
     config = preset("finetune")
     config.data.root, config.train.init_from = str(dataset.root), str(choice.path)
     try:
         adopt_checkpoint(config)  # the run's name and settings show the real architecture
     except (*USER_ERRORS, ValueError) as error:
-        st.error(f"Cannot fine-tune this model: {error}")
+        st.error(t("Cannot fine-tune this model: {error}").format(error=error_text(error)))
         st.stop()
     job = registry().start(config)
     st.session_state[JOB_KEY] = job.name
@@ -167,24 +186,28 @@ def finetune_progress(job_name: str) -> None:
         st.rerun()
     st.progress(
         snapshot.step / max(1, snapshot.total_steps),
-        text=f"fine-tuning {job_name}: {snapshot.message}",
+        text=t("fine-tuning {name}: {message}").format(name=job_name, message=snapshot.message),
     )
 
 
 if JOB_KEY in st.session_state:
     snapshot = registry().snapshot(st.session_state[JOB_KEY])
     if snapshot is None:
-        st.warning("The fine-tuning run is gone (deleted on the Train page?).")
+        st.warning(t("The fine-tuning run is gone (deleted on the Train page?)."))
     elif snapshot.state in ("queued", "running"):
         finetune_progress(snapshot.name)
     elif snapshot.state == "failed" or snapshot.checkpoint is None:
-        st.error(f"Fine-tuning {snapshot.name} {snapshot.state}: {snapshot.message}")
+        template = ENDED.get(snapshot.state, N_("Fine-tuning {name} left no model: {message}"))
+        st.error(t(template).format(name=snapshot.name, message=snapshot.message))
     else:
         best = snapshot.best or {}
         st.success(
-            f"Fine-tuned {snapshot.name}: validation IoU {best.get('mean_iou', float('nan')):.2f}, "
-            f"accuracy {best.get('accuracy', float('nan')):.2f}."
+            t("Fine-tuned {name}: validation IoU {iou}, accuracy {accuracy}.").format(
+                name=snapshot.name,
+                iou=_metric(best.get("mean_iou", math.nan)),
+                accuracy=_metric(best.get("accuracy", math.nan)),
+            )
         )
-        if st.button("Use it on the Webcam page", key="collect_use", type="primary"):
+        if st.button(t("Use it on the Webcam page"), key="collect_use", type="primary"):
             registry().set_active(snapshot.checkpoint)
             st.switch_page("app_pages/webcam.py")

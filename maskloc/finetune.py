@@ -17,6 +17,7 @@ import torch
 
 from .checkpoint import CheckpointError, read_checkpoint
 from .config import ModelConfig, RunConfig
+from .messages import N_
 from .models import LocalizationModel
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,17 @@ def starting_checkpoint(path: str | Path) -> dict[str, Any]:
     """The checkpoint to start from; CheckpointError when it is an ensemble or incomplete."""
     payload = read_checkpoint(Path(path))
     if "members" in payload:
-        raise CheckpointError(f"{path}: an ensemble cannot be fine-tuned; start from one member")
+        raise CheckpointError(
+            N_("{path}: an ensemble cannot be fine-tuned; start from one member"), path=path
+        )
     missing = {"state_dict", "model_config", "class_names", "image_size", "mean", "std"}
     missing -= payload.keys()
     if missing:
-        raise CheckpointError(f"{path}: not a complete checkpoint (no {sorted(missing)})")
+        raise CheckpointError(
+            N_("{path}: not a complete checkpoint (no {missing})"),
+            path=path,
+            missing=", ".join(sorted(missing)),
+        )
     return payload
 
 
@@ -82,7 +89,9 @@ def model_from_checkpoint(
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise CheckpointError(f"checkpoint does not fit its own architecture ({error})") from error
+        raise CheckpointError(
+            N_("checkpoint does not fit its own architecture ({error})"), error=error
+        ) from error
     if new_names:
         log.warning(
             "new class(es) %s: added %d output row(s) to the class head (checkpoint had %s)",

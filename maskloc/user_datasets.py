@@ -30,6 +30,7 @@ from .checkpoint import atomic_write_bytes
 from .config import PROJECT_ROOT
 from .data import BOX_COLUMNS, KNOWN_CLASSES, check_row, read_csv_text, safe_image_path
 from .images import ImageSource, read_rgb
+from .messages import N_, ExplainedError, Translate, identity
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,22 @@ JPEG_QUALITY = 92
 _LOCK = threading.Lock()  # one writer at a time per process (several sessions share a server)
 
 
+class UserDatasetError(ExplainedError, ValueError):
+    """A dataset name, picture or box that a user dataset refuses; the message says why. A
+    field that explains itself (a refused box's reason) is said in the same language."""
+
+    def explain(self, translate: Translate = identity) -> str:
+        text = translate(self.template)
+        if not self.fields:
+            return text
+        return text.format(
+            **{
+                k: v.explain(translate) if hasattr(v, "explain") else v
+                for k, v in self.fields.items()
+            }
+        )
+
+
 def user_data_root() -> Path:
     return Path(os.environ.get(ENV_VAR) or DEFAULT_ROOT)
 
@@ -52,9 +69,12 @@ def check_name(name: str) -> str:
     """A dataset name that is a plain folder name: letters, digits, `_ . -`, at most 64."""
     name = name.strip()
     if not NAME_PATTERN.match(name) or ".." in name:
-        raise ValueError(
-            f"dataset name {name!r}: use 1-64 letters, digits, '_', '.' or '-' "
-            "(starting with a letter or digit)"
+        raise UserDatasetError(
+            N_(
+                "dataset name {name!r}: use 1-64 letters, digits, '_', '.' or '-' "
+                "(starting with a letter or digit)"
+            ),
+            name=name,
         )
     return name
 
@@ -96,16 +116,28 @@ class UserDataset:
         """How many more pictures of each class a useful fine-tune wants (0 when enough)."""
         return {n: max(0, RECOMMENDED_PER_CLASS - c) for n, c in self.counts().items()}
 
+    def _missing(self, filename: str) -> UserDatasetError:
+        return UserDatasetError(
+            N_("{dataset}: no picture named {file!r}"), dataset=self.name, file=filename
+        )
+
     def _write_rows(self, frame: pd.DataFrame) -> None:
         atomic_write_bytes(self.csv, frame.to_csv(index=False).encode())
 
     def _checked(self, filename: str, box: Sequence[float], class_name: str) -> dict:
-        """The CSV row for a box, validated like any train.csv row; ValueError saying why not."""
+        """The CSV row for a box, validated like any train.csv row; UserDatasetError (a
+        ValueError) saying why not."""
         row = {"filename": filename, "class": class_name.strip()}
         row.update({c: round(float(v), 2) for c, v in zip(BOX_COLUMNS, box, strict=True)})
         _, problem = check_row(row, self.images, True, None)
         if problem is not None:
-            raise ValueError(f"{self.name}/{filename}, {problem[0]}: {problem[1]}")
+            raise UserDatasetError(
+                N_("{dataset}/{file}, {field}: {problem}"),
+                dataset=self.name,
+                file=filename,
+                field=problem[0],
+                problem=problem[1],
+            )
         return row
 
     def add(self, image: ImageSource, box: Sequence[float], class_name: str) -> str:
@@ -138,7 +170,7 @@ class UserDataset:
             frame = self.rows()
             where = frame.index[frame["filename"] == filename]
             if where.empty:
-                raise ValueError(f"{self.name}: no picture named {filename!r}")
+                raise self._missing(filename)
             row = self._checked(filename, box, class_name)
             for column, value in row.items():
                 frame.loc[where, column] = str(value)
@@ -149,7 +181,7 @@ class UserDataset:
         with _LOCK:
             frame = self.rows()
             if not (frame["filename"] == filename).any():
-                raise ValueError(f"{self.name}: no picture named {filename!r}")
+                raise self._missing(filename)
             self._write_rows(frame[frame["filename"] != filename])
             try:
                 safe_image_path(self.images, filename).unlink(missing_ok=True)

@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from ..checkpoint import atomic_write_json
+from ..messages import N_
 from .locate import files_under, find_image, read_text
-from .report import BAD_ANNOTATION, SourceBox, SourcePicture
+from .report import BAD_ANNOTATION, FormatError, SourceBox, SourcePicture
 
 ANNOTATION_FILE = Path("annotations") / "instances_default.json"
 
@@ -44,16 +45,22 @@ def _image_bases(json_path: Path, root: Path) -> list[Path]:
 
 
 def _box(annotation: dict[str, Any], categories: dict[Any, str]) -> SourceBox:
-    bbox = annotation.get("bbox")
+    bbox, number = annotation.get("bbox"), annotation.get("id")
     if not isinstance(bbox, list) or len(bbox) != 4:
-        raise ValueError(f"annotation {annotation.get('id')}: bbox {bbox!r} is not [x, y, w, h]")
+        raise FormatError(
+            N_("annotation {id}: bbox {bbox!r} is not [x, y, w, h]"), id=number, bbox=bbox
+        )
     try:
         x, y, w, h = (float(v) for v in bbox)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"annotation {annotation.get('id')}: bbox {bbox!r} not numbers") from error
+        raise FormatError(
+            N_("annotation {id}: bbox {bbox!r} not numbers"), id=number, bbox=bbox
+        ) from error
     category = annotation.get("category_id")
     if category not in categories:
-        raise ValueError(f"annotation {annotation.get('id')}: unknown category_id {category!r}")
+        raise FormatError(
+            N_("annotation {id}: unknown category_id {category!r}"), id=number, category=category
+        )
     return SourceBox(categories[category], x, y, x + w, y + h)
 
 
@@ -71,20 +78,21 @@ def read(root: Path) -> list[SourcePicture]:
             if isinstance(c, dict)
         }
         boxes: dict[Any, list[SourceBox]] = {}
-        broken: dict[Any, str] = {}
+        broken: dict[Any, FormatError] = {}
         for annotation in payload["annotations"]:
             if not isinstance(annotation, dict):
                 continue
             image_id = annotation.get("image_id")
             try:
                 boxes.setdefault(image_id, []).append(_box(annotation, categories))
-            except ValueError as error:
-                broken.setdefault(image_id, str(error))
+            except FormatError as error:
+                broken.setdefault(image_id, error)
         bases = _image_bases(json_path, root)
         for entry in payload["images"]:
             name = str(entry.get("file_name", "")) if isinstance(entry, dict) else ""
             if not name:
-                problem = (BAD_ANNOTATION, f"{label}: an image entry without file_name")
+                detail = FormatError(N_("{file}: an image entry without file_name"), file=label)
+                problem = (BAD_ANNOTATION, detail)
                 pictures.append(SourcePicture(label, None, problem=problem))
                 continue
             image, problem = find_image(name, bases)

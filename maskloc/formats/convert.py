@@ -23,6 +23,7 @@ import pandas as pd
 from ..archives import zip_folder
 from ..checkpoint import atomic_write_bytes
 from ..data import check_row, load_dataset
+from ..messages import N_
 from ..uploads import unpack_zip
 from . import coco, voc, yolo
 from .report import (
@@ -66,16 +67,27 @@ def opened_source(source: Path) -> Iterator[Path]:
         yield source
         return
     if not source.is_file():
-        raise FormatError(f"{source}: no such folder or zip file")
+        raise FormatError(N_("{source}: no such folder or zip file"), source=source)
     if not zipfile.is_zipfile(source):
-        raise FormatError(f"{source}: neither a folder nor a zip file")
+        raise FormatError(N_("{source}: neither a folder nor a zip file"), source=source)
     with tempfile.TemporaryDirectory(prefix="maskloc-import-") as temp:
         yield unpack_zip(source.read_bytes(), Path(temp), source.name)
 
 
+def _known_format(format_name: str) -> None:
+    if format_name not in FORMATS:
+        raise FormatError(
+            N_("unknown format {format!r}; choose one of {formats}"),
+            format=format_name,
+            formats=", ".join(sorted(FORMATS)),
+        )
+
+
 def _fresh_target(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FormatError(f"{out}: already exists and is not empty; choose a new folder")
+        raise FormatError(
+            N_("{out}: already exists and is not empty; choose a new folder"), out=out
+        )
 
 
 def _build_folder(out: Path, doing: str) -> Path:
@@ -118,7 +130,10 @@ def _one_box(boxes: list[SourceBox], multi_box: str) -> SourceBox | Refusal:
     if len(boxes) > 1:
         if multi_box == "largest":
             return max(boxes, key=lambda box: box.area)
-        return Refusal("", SEVERAL_BOXES, f"{len(boxes)} boxes; --multi-box largest keeps one")
+        detail = FormatError(
+            N_("{n} boxes; 'largest' (--multi-box largest) keeps one"), n=len(boxes)
+        )
+        return Refusal("", SEVERAL_BOXES, detail)
     return boxes[0]
 
 
@@ -131,23 +146,30 @@ def import_dataset(
 ) -> ImportReport:
     """Read `source` (folder or zip) as `format_name` and write a competition-layout dataset to
     `out` (new or empty). FormatError when nothing at all can be imported."""
-    if format_name not in FORMATS:
-        raise FormatError(f"unknown format {format_name!r}; choose one of {sorted(FORMATS)}")
+    _known_format(format_name)
     if multi_box not in MULTI_BOX:
-        raise FormatError(f"multi_box must be one of {MULTI_BOX}, got {multi_box!r}")
+        raise FormatError(
+            N_("multi_box must be one of {choices}, got {choice!r}"),
+            choice=multi_box,
+            choices=", ".join(MULTI_BOX),
+        )
     source, out, renames = Path(source), Path(out), renames or {}
     _fresh_target(out)
     report = ImportReport(out, format_name, renamed=dict(renames))
     with opened_source(source) as root:
         pictures = FORMATS[format_name].read(root)
         if not pictures:
-            raise FormatError(f"{source}: no {format_name} annotations found")
+            raise FormatError(
+                N_("{source}: no {format} annotations found"), source=source, format=format_name
+            )
         out.parent.mkdir(parents=True, exist_ok=True)
         build = _build_folder(out, "importing")
         try:
             rows = _copy_pictures(pictures, build, renames, multi_box, report)
             if not rows:
-                raise FormatError(f"nothing to import from {source}:\n{report.summary()}")
+                raise FormatError(
+                    N_("nothing to import from {source}:\n{report}"), source=source, report=report
+                )
             frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
             atomic_write_bytes(build / "train.csv", frame.to_csv(index=False).encode())
             if out.exists():
@@ -183,7 +205,8 @@ def _copy_pictures(
             continue
         resolved = picture.image.resolve()
         if resolved in seen:
-            report.refusals.append(Refusal(picture.name, DUPLICATE, f"also named {seen[resolved]}"))
+            detail = FormatError(N_("also named {name}"), name=seen[resolved])
+            report.refusals.append(Refusal(picture.name, DUPLICATE, detail))
             continue
         seen[resolved] = picture.name
         name = _unique_name(picture, taken)
@@ -201,7 +224,8 @@ def _copy_pictures(
         if problem is not None:
             (images / name).unlink()
             taken.discard(name.lower())
-            report.refusals.append(Refusal(picture.name, BAD_BOX, f"{problem[0]}: {problem[1]}"))
+            detail = FormatError(N_("{field}: {problem}"), field=problem[0], problem=problem[1])
+            report.refusals.append(Refusal(picture.name, BAD_BOX, detail))
             continue
         rows.append(row)
         report.imported[row["class"]] += 1
@@ -211,13 +235,12 @@ def _copy_pictures(
 def export_dataset(data: str | Path, format_name: str, out: str | Path) -> ExportReport:
     """Write the valid train.csv rows of a competition-layout dataset as VOC / COCO / YOLO, into
     a new folder or (when `out` ends in .zip) a zip file."""
-    if format_name not in FORMATS:
-        raise FormatError(f"unknown format {format_name!r}; choose one of {sorted(FORMATS)}")
+    _known_format(format_name)
     folder, out = load_dataset(data), Path(out)
     report = ExportReport(out, format_name, skipped=[str(p) for p in folder.train.problems])
     as_zip = out.suffix.lower() == ".zip"
     if as_zip and out.exists():
-        raise FormatError(f"{out}: already exists; choose a new file name")
+        raise FormatError(N_("{out}: already exists; choose a new file name"), out=out)
     if not as_zip:
         _fresh_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)

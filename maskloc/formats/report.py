@@ -10,21 +10,42 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..messages import ExplainedError
+from ..messages import N_, ExplainedError, Translate, identity
 
-# Reasons a picture is refused, as counted at the end of the report.
-NO_BOX = "no box"
-SEVERAL_BOXES = "several boxes"
-IMAGE_MISSING = "image missing"
-UNSAFE_NAME = "unsafe file name"
-BAD_BOX = "bad box"
-BAD_ANNOTATION = "unreadable annotation"
-DUPLICATE = "duplicate picture"
+# Reasons a picture is refused, as counted at the end of the report (English keys; the app
+# translates them where it shows the report).
+NO_BOX = N_("no box")
+SEVERAL_BOXES = N_("several boxes")
+IMAGE_MISSING = N_("image missing")
+UNSAFE_NAME = N_("unsafe file name")
+BAD_BOX = N_("bad box")
+BAD_ANNOTATION = N_("unreadable annotation")
+DUPLICATE = N_("duplicate picture")
+NONE = N_("none")  # an empty count list
+
+
+def explained(value: Any, translate: Translate) -> Any:
+    """A field as the reader of `translate`'s language sees it: an error or report inside another
+    message is explained too; anything else stays as it is."""
+    explain = getattr(value, "explain", None)
+    return explain(translate) if callable(explain) else value
 
 
 class FormatError(ExplainedError, ValueError):
-    """A source that cannot be read as the format at all (nothing to import); says why."""
+    """A source that cannot be read as the format at all (nothing to import), or what is wrong
+    with one annotation (kept as a refusal's detail); says why. Fields that are errors or reports
+    themselves are explained in the same language."""
+
+    def explain(self, translate: Translate = identity) -> str:
+        text = translate(self.template)
+        if not self.fields:
+            return text
+        return text.format(**{k: explained(v, translate) for k, v in self.fields.items()})
+
+
+Detail = ExplainedError | str  # what is wrong with a refused picture; "" when the reason says all
 
 
 @dataclass(frozen=True)
@@ -49,7 +70,7 @@ class SourcePicture:
     name: str  # as the annotation names it (for the report)
     image: Path | None  # None when the image cannot be found or its name is unsafe
     boxes: list[SourceBox] = field(default_factory=list)
-    problem: tuple[str, str] | None = None  # (reason, detail) found while reading
+    problem: tuple[str, Detail] | None = None  # (reason, detail) found while reading
 
 
 @dataclass(frozen=True)
@@ -58,10 +79,18 @@ class Refusal:
 
     file: str
     reason: str
-    detail: str = ""
+    detail: Detail = ""
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
+        return self.explain()
+
+    def explain(self, translate: Translate = identity) -> str:
+        """`file: reason (detail)` with the reason and the detail in `translate`'s language."""
+        fields = {"file": self.file, "reason": translate(self.reason)}
+        if not str(self.detail):
+            return translate(N_("{file}: {reason}")).format(**fields)
+        detail = explained(self.detail, translate)
+        return translate(N_("{file}: {reason} ({detail})")).format(**fields, detail=detail)
 
 
 @dataclass
@@ -81,14 +110,35 @@ class ImportReport:
     def per_reason(self) -> Counter:
         return Counter(refusal.reason for refusal in self.refusals)
 
-    def summary(self) -> str:
-        lines = [f"imported {self.total} picture(s) from {self.format} into {self.out}"]
-        lines += [f"refused: {refusal}" for refusal in self.refusals]
+    def summary(self, translate: Translate = identity) -> str:
+        """The report, one line per refused picture, in `translate`'s language (class names and
+        file names stay as they are: they are data)."""
+        lines = [
+            translate(N_("imported {n} picture(s) from {format} into {out}")).format(
+                n=self.total, format=self.format, out=self.out
+            )
+        ]
+        lines += [
+            translate(N_("refused: {refusal}")).format(refusal=refusal.explain(translate))
+            for refusal in self.refusals
+        ]
         per_class = ", ".join(f"{name} {n}" for name, n in sorted(self.imported.items()))
-        lines.append(f"per class: {per_class or 'none'}")
-        reasons = ", ".join(f"{name} {n}" for name, n in sorted(self.per_reason().items()))
-        lines.append(f"refused per reason: {reasons or 'none'}")
+        lines.append(
+            translate(N_("per class: {counts}")).format(counts=per_class or translate(NONE))
+        )
+        reasons = ", ".join(
+            f"{name} {n}"
+            for name, n in sorted((translate(reason), n) for reason, n in self.per_reason().items())
+        )
+        lines.append(
+            translate(N_("refused per reason: {counts}")).format(counts=reasons or translate(NONE))
+        )
         return "\n".join(lines)
+
+    explain = summary  # a report inside a FormatError is shown in the error's language
+
+    def __str__(self) -> str:
+        return self.summary()
 
 
 @dataclass

@@ -15,45 +15,50 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
+from ..messages import N_
 from .locate import IMAGE_SUFFIXES, files_under, find_image, read_text
-from .report import BAD_ANNOTATION, IMAGE_MISSING, SourceBox, SourcePicture
+from .report import BAD_ANNOTATION, IMAGE_MISSING, FormatError, SourceBox, SourcePicture
 
 ANNOTATIONS, IMAGES = "Annotations", "JPEGImages"
 
 
-def _number(element: ET.Element, tag: str) -> float:
+def _number(element: ET.Element, tag: str, index: int) -> float:
     text = element.findtext(tag)
     if text is None or not text.strip():
-        raise ValueError(f"<{tag}> missing")
+        raise FormatError(N_("object {index}: <{tag}> missing"), index=index, tag=tag)
     try:
         return float(text)
     except ValueError as error:
-        raise ValueError(f"<{tag}> {text.strip()!r} is not a number") from error
+        raise FormatError(
+            N_("object {index}: <{tag}> {value!r} is not a number"),
+            index=index,
+            tag=tag,
+            value=text.strip(),
+        ) from error
 
 
 def _parse(xml_path: Path) -> tuple[str, list[SourceBox]]:
-    """The file name and boxes of one VOC file; ValueError naming what is wrong."""
+    """The file name and boxes of one VOC file; FormatError naming what is wrong."""
     text = read_text(xml_path)
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise ValueError("declares a DOCTYPE or entities (refused for safety)")
+        raise FormatError(N_("declares a DOCTYPE or entities (refused for safety)"))
     try:
         root = ET.fromstring(text)
     except ET.ParseError as error:
-        raise ValueError(f"not well-formed XML ({error})") from error
+        raise FormatError(N_("not well-formed XML ({error})"), error=error) from error
     if root.tag != "annotation":
-        raise ValueError(f"root element is <{root.tag}>, not <annotation>")
+        raise FormatError(N_("root element is <{tag}>, not <annotation>"), tag=root.tag)
     boxes = []
     for index, obj in enumerate(root.findall("object"), 1):
         name = (obj.findtext("name") or "").strip()
         found = obj.find("bndbox")
         if found is None:
-            raise ValueError(f"object {index} ({name or 'no name'}) has no <bndbox>")
-        try:
-            xmin, ymin, xmax, ymax = (
-                _number(found, tag) for tag in ("xmin", "ymin", "xmax", "ymax")
-            )
-        except ValueError as error:
-            raise ValueError(f"object {index}: {error}") from error
+            if not name:
+                raise FormatError(N_("object {index} (no name) has no <bndbox>"), index=index)
+            raise FormatError(N_("object {index} ({name}) has no <bndbox>"), index=index, name=name)
+        xmin, ymin, xmax, ymax = (
+            _number(found, tag, index) for tag in ("xmin", "ymin", "xmax", "ymax")
+        )
         boxes.append(SourceBox(name, xmin - 1.0, ymin - 1.0, xmax, ymax))
     return (root.findtext("filename") or "").strip(), boxes
 
@@ -67,13 +72,15 @@ def read(root: Path) -> list[SourcePicture]:
         try:
             filename, boxes = _parse(xml_path)
         except (ValueError, OSError) as error:
-            pictures.append(SourcePicture(label, None, problem=(BAD_ANNOTATION, str(error))))
+            detail = error if isinstance(error, FormatError) else str(error)
+            pictures.append(SourcePicture(label, None, problem=(BAD_ANNOTATION, detail)))
             continue
         bases = [xml_path.parent, xml_path.parent.parent / IMAGES, root / IMAGES]
         if filename:
             image, problem = find_image(filename, bases)
         else:
-            image, problem = None, (IMAGE_MISSING, "no <filename> and no image named like the xml")
+            missing = FormatError(N_("no <filename> and no image named like the xml"))
+            image, problem = None, (IMAGE_MISSING, missing)
             for suffix in IMAGE_SUFFIXES:
                 image, _ = find_image(xml_path.stem + suffix, bases)
                 if image is not None:

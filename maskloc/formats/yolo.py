@@ -14,6 +14,7 @@ import yaml
 
 from ..checkpoint import atomic_write_bytes
 from ..images import ImageError, upright_size
+from ..messages import N_
 from .locate import files_under, is_image, read_text
 from .report import BAD_ANNOTATION, FormatError, SourceBox, SourcePicture
 
@@ -27,7 +28,9 @@ def class_names(root: Path) -> dict[int, str]:
             try:
                 payload = yaml.safe_load(read_text(path))
             except (yaml.YAMLError, ValueError, OSError) as error:
-                raise FormatError(f"{path.name}: cannot read ({error})") from error
+                raise FormatError(
+                    N_("{file}: cannot read ({error})"), file=path.name, error=error
+                ) from error
             names = payload.get("names") if isinstance(payload, dict) else None
             if isinstance(names, list):
                 return {i: str(n) for i, n in enumerate(names)}
@@ -35,11 +38,13 @@ def class_names(root: Path) -> dict[int, str]:
                 try:
                     return {int(k): str(v) for k, v in names.items()}
                 except (TypeError, ValueError) as error:
-                    raise FormatError(f"{path.name}: names: ids must be integers") from error
+                    raise FormatError(
+                        N_("{file}: names: ids must be integers"), file=path.name
+                    ) from error
     for path in sorted(root.rglob("classes.txt")):
         lines = [line.strip() for line in read_text(path).splitlines()]
         return dict(enumerate(line for line in lines if line))
-    raise FormatError(f"{root}: no data.yaml with names: and no classes.txt")
+    raise FormatError(N_("{root}: no data.yaml with names: and no classes.txt"), root=root)
 
 
 def _label_path(image: Path) -> Path | None:
@@ -59,13 +64,25 @@ def _boxes(text: str, names: dict[int, str], width: int, height: int) -> list[So
         if not fields:
             continue
         if len(fields) != 5:
-            raise ValueError(f"line {number}: {len(fields)} fields, expected class cx cy w h")
+            raise FormatError(
+                N_("line {line}: {n} fields, expected class cx cy w h"),
+                line=number,
+                n=len(fields),
+            )
         try:
             class_id, cx, cy, w, h = int(fields[0]), *(float(f) for f in fields[1:])
         except ValueError as error:
-            raise ValueError(f"line {number}: not numbers ({line.strip()!r})") from error
+            raise FormatError(
+                N_("line {line}: not numbers ({text!r})"),
+                line=number,
+                text=line.strip(),
+            ) from error
         if class_id not in names:
-            raise ValueError(f"line {number}: class id {class_id} has no name")
+            raise FormatError(
+                N_("line {line}: class id {id} has no name"),
+                line=number,
+                id=class_id,
+            )
         boxes.append(
             SourceBox(
                 names[class_id],
@@ -91,11 +108,12 @@ def read(root: Path) -> list[SourcePicture]:
         if label is None or not label.is_file():
             pictures.append(SourcePicture(name, image))
             continue
+        where = str(label.relative_to(root))
         try:
             width, height = upright_size(image)
             boxes = _boxes(read_text(label), names, width, height)
         except (ValueError, OSError, ImageError) as error:
-            detail = f"{label.relative_to(root)}: {error}"
+            detail = FormatError(N_("{file}: {error}"), file=where, error=error)
             pictures.append(SourcePicture(name, image, problem=(BAD_ANNOTATION, detail)))
             continue
         pictures.append(SourcePicture(name, image, boxes))
