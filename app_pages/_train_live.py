@@ -12,12 +12,22 @@ from collections.abc import Sequence
 import streamlit as st
 
 from app_pages._common import fmt_seconds
+from app_pages._i18n import N_, t
 from maskloc import charts
 from maskloc.jobs import RunSnapshot
 from maskloc.live_strip import LiveStrip
 from maskloc.run_tables import sweep_table
 
 PRESENT_KEY = "train_present"
+OVERLAID_CURVES = ("mean_iou", "balanced_accuracy", "accuracy", "val_loss")
+STATE_NAMES = {  # a run's state as shown (the runs folder keeps the English word)
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "finished": N_("finished"),
+    "stopped": N_("stopped"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+}
 PRESENT_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 2rem; }
@@ -32,9 +42,9 @@ def present_toggle() -> bool:
     """The projector switch: when on, the page hides the form and tables and shows the live
     charts, the moving boxes and the sweep's result in large type."""
     on = st.toggle(
-        "Present (projector)",
+        t("Present (projector)"),
         key=PRESENT_KEY,
-        help="Hide the settings and tables; large type for a projector. Switch off to edit.",
+        help=t("Hide the settings and tables; large type for a projector. Switch off to edit."),
     )
     if on:
         st.markdown(PRESENT_CSS, unsafe_allow_html=True)
@@ -43,6 +53,12 @@ def present_toggle() -> bool:
 
 def presenting() -> bool:
     return bool(st.session_state.get(PRESENT_KEY))
+
+
+def decimal_text(value, spec: str = "g") -> str:
+    """A number (or a number already written as text) with the page's decimal mark."""
+    text = value if isinstance(value, str) else format(value, spec)
+    return text.replace(".", ",") if charts.separators(t) == ",." else text
 
 
 def chart_font(fig, size: int | None = None):
@@ -56,26 +72,33 @@ def short_label(snapshot: RunSnapshot) -> str:
     """'12:05:01 · mobilenet_v2 · α 0.7' instead of a 35-character folder name."""
     name = snapshot.name
     clock = f"{name[9:11]}:{name[11:13]}:{name[13:15]}" if name[8:9] == "-" else name
-    return f"{clock} · {snapshot.config.model.name} · α {snapshot.config.train.alpha:g}"
+    return f"{clock} · {snapshot.config.model.name} · α {decimal_text(snapshot.config.train.alpha)}"
 
 
 def startup_progress(snapshot: RunSnapshot) -> None:
     """Before the first step: what is being prepared, how far, how long it will still take."""
-    left = f" · about {fmt_seconds(snapshot.phase_eta)} left" if snapshot.phase_eta else ""
-    st.progress(
-        snapshot.phase_progress,
-        text=f"Preparing: {snapshot.phase} {snapshot.phase_done}/{snapshot.phase_total}{left} "
-        f"· {fmt_seconds(snapshot.elapsed)} elapsed (once per dataset and settings: a sweep's "
-        "runs and a new seed reuse it)",
+    parts = [
+        t("Preparing: {phase} {done}/{total}").format(
+            phase=snapshot.phase, done=snapshot.phase_done, total=snapshot.phase_total
+        )
+    ]
+    if snapshot.phase_eta:
+        parts.append(t("about {time} left").format(time=fmt_seconds(snapshot.phase_eta)))
+    parts.append(
+        t(
+            "{time} elapsed (once per dataset and settings: a sweep's runs and a new seed reuse it)"
+        ).format(time=fmt_seconds(snapshot.elapsed))
     )
+    st.progress(snapshot.phase_progress, text=" · ".join(parts))
 
 
 def strip_captions(strip: LiveStrip, frame) -> list[str]:
-    names = [strip.class_names[int(t)] for t in strip.truth_labels]
+    names = [strip.class_names[int(label)] for label in strip.truth_labels]
+    truth = t("true {name}")
     if frame is None:
-        return [f"true {n}" for n in names]
+        return [truth.format(name=n) for n in names]
     marks = ["✓" if ok else "✗" for ok in strip.correct(frame)]
-    return [f"{m} true {n}" for m, n in zip(marks, names, strict=True)]
+    return [f"{m} {truth.format(name=n)}" for m, n in zip(marks, names, strict=True)]
 
 
 def live_strip(snapshot: RunSnapshot, side: int | None = None) -> None:
@@ -85,12 +108,14 @@ def live_strip(snapshot: RunSnapshot, side: int | None = None) -> None:
         return
     frame = strip.frames[-1] if strip.frames else None
     side = side or (220 if presenting() else 150)
-    when = (
-        f"after evaluation {len(strip.frames)} (epoch {frame.epoch}, step {frame.step})"
-        if frame
-        else "before the first evaluation: only the truth"
-    )
-    st.markdown(f"**The boxes, {when}** · green: truth · red: the model's box and class")
+    if frame:
+        heading = t("The boxes, after evaluation {count} (epoch {epoch}, step {step})").format(
+            count=len(strip.frames), epoch=frame.epoch, step=frame.step
+        )
+    else:
+        heading = t("The boxes, before the first evaluation: only the truth")
+    legend = t("green: truth · red: the model's box and class")
+    st.markdown(f"**{heading}** · {legend}")
     st.image(strip.pictures(frame, side), caption=strip_captions(strip, frame), width=side)
 
 
@@ -101,43 +126,79 @@ def sweep_strips(members: Sequence[RunSnapshot], side: int = 130) -> None:
     if not strips:
         return
     st.markdown(
-        "**The same pictures, one column per alpha** (each run's best evaluation): at alpha 0 "
-        "the boxes never learned to move, at alpha 1 the class guesses never learned."
+        t(
+            "**The same pictures, one column per alpha** (each run's best evaluation): at alpha "
+            "0 the boxes never learned to move, at alpha 1 the class guesses never learned."
+        )
     )
     columns = st.columns(len(strips))
     for column, (snapshot, strip) in zip(columns, strips, strict=True):
         frame = strip.best_frame
-        column.markdown(f"**α = {snapshot.config.train.alpha:g}**")
+        column.markdown(f"**α = {decimal_text(snapshot.config.train.alpha)}**")
         column.image(
             strip.pictures(frame, side), caption=strip_captions(strip, frame), width="stretch"
         )
 
 
+SWEEP_WAITING = N_(
+    "The trade-off fills in as the runs finish: box IoU and balanced accuracy per alpha."
+)
+# The lesson of a sweep, by whether the low alpha is 0 (its box loss counts not at all) and
+# whether the high alpha is 1 (its class loss counts not at all).
+SWEEP_ENDS = {
+    (True, True): N_(
+        "At alpha {low} the box loss counts not at all: IoU {low_iou}, balanced accuracy "
+        "{low_balanced}. At alpha {high} the class loss counts not at all: IoU {high_iou}, "
+        "balanced accuracy {high_balanced} ({coin} is a coin toss)."
+    ),
+    (True, False): N_(
+        "At alpha {low} the box loss counts not at all: IoU {low_iou}, balanced accuracy "
+        "{low_balanced}. At alpha {high} the class loss counts little: IoU {high_iou}, "
+        "balanced accuracy {high_balanced} ({coin} is a coin toss)."
+    ),
+    (False, True): N_(
+        "At alpha {low} the box loss counts little: IoU {low_iou}, balanced accuracy "
+        "{low_balanced}. At alpha {high} the class loss counts not at all: IoU {high_iou}, "
+        "balanced accuracy {high_balanced} ({coin} is a coin toss)."
+    ),
+    (False, False): N_(
+        "At alpha {low} the box loss counts little: IoU {low_iou}, balanced accuracy "
+        "{low_balanced}. At alpha {high} the class loss counts little: IoU {high_iou}, "
+        "balanced accuracy {high_balanced} ({coin} is a coin toss)."
+    ),
+}
+SWEEP_BEST = N_(
+    "Both together are best at alpha {best}. Plain accuracy hides this: most faces wear a mask, "
+    "so always saying 'mask' already scores high."
+)
+
+
 def sweep_caption(table) -> str:
-    """What the class just saw, in one sentence from the numbers."""
+    """What the class just saw, in two sentences from the numbers, in the page's language."""
     done = table.dropna(subset=["mean_iou", "balanced_accuracy"])
     if len(done) < 2:
-        return "The trade-off fills in as the runs finish: box IoU and balanced accuracy per alpha."
+        return t(SWEEP_WAITING)
     low, high = done.iloc[0], done.iloc[-1]
     best = done.loc[(done["mean_iou"] + done["balanced_accuracy"]).idxmax()]
-    low_weight = "not at all" if low["alpha"] == 0 else "little"
-    return (
-        f"At alpha {low['alpha']:g} the box loss counts {low_weight}:"
-        f" IoU {low['mean_iou']:.2f}, balanced accuracy {low['balanced_accuracy']:.2f}. "
-        f"At alpha {high['alpha']:g} the class loss counts "
-        f"{'not at all' if high['alpha'] == 1 else 'little'}: IoU {high['mean_iou']:.2f}, "
-        f"balanced accuracy {high['balanced_accuracy']:.2f} (0.5 is a coin toss). "
-        f"Both together are best at alpha {best['alpha']:g}. Plain accuracy hides this: most "
-        "faces wear a mask, so always saying 'mask' already scores high."
+    ends = t(SWEEP_ENDS[low["alpha"] == 0, high["alpha"] == 1]).format(
+        low=decimal_text(low["alpha"]),
+        low_iou=decimal_text(low["mean_iou"], ".2f"),
+        low_balanced=decimal_text(low["balanced_accuracy"], ".2f"),
+        high=decimal_text(high["alpha"]),
+        high_iou=decimal_text(high["mean_iou"], ".2f"),
+        high_balanced=decimal_text(high["balanced_accuracy"], ".2f"),
+        coin=decimal_text(0.5),
     )
+    return ends + " " + t(SWEEP_BEST).format(best=decimal_text(best["alpha"]))
 
 
 def sweep_panel(sweep_id: str, members: Sequence[RunSnapshot], key: str) -> None:
     """A sweep on one screen: its runs overlaid by alpha next to the trade-off chart, a
     caption, then the pictures side by side."""
     done = sum(not s.active for s in members)
-    state = "" if done == len(members) else f" · {done} of {len(members)} runs done"
-    st.markdown(f"**Alpha sweep {sweep_id}**{state}")
+    heading = t("Alpha sweep {sweep}").format(sweep=sweep_id)
+    state = "" if done == len(members) else " · " + t("{done} of {count} runs done")
+    st.markdown(f"**{heading}**" + state.format(done=done, count=len(members)))
     histories = {s.config.train.alpha: s.history for s in members if s.history}
     x = "step" if any(s.config.train.steps for s in members) else "epoch"
     height = 460 if presenting() else 380
@@ -146,20 +207,22 @@ def sweep_panel(sweep_id: str, members: Sequence[RunSnapshot], key: str) -> None
         if histories:
             metric = st.session_state.get(f"{key}_metric", "mean_iou")
             st.plotly_chart(
-                chart_font(charts.alpha_overlay_figure(histories, metric, x, height)),
+                chart_font(charts.alpha_overlay_figure(histories, metric, x, height, translate=t)),
                 key=f"{key}_overlay",
             )
         else:
-            st.info("The first curves appear after each run's first evaluation.")
+            st.info(t("The first curves appear after each run's first evaluation."))
     table = sweep_table(members)
     with right:
-        st.plotly_chart(chart_font(charts.alpha_figure(table, height)), key=f"{key}_alpha")
+        st.plotly_chart(
+            chart_font(charts.alpha_figure(table, height, translate=t)), key=f"{key}_alpha"
+        )
     st.markdown(sweep_caption(table))
     if not presenting():
         st.radio(
-            "Overlaid curve",
-            ["mean_iou", "balanced_accuracy", "accuracy", "val_loss"],
-            format_func=charts.METRIC_LABELS.get,
+            t("Overlaid curve"),
+            list(OVERLAID_CURVES),
+            format_func=lambda key: t(charts.METRIC_LABELS[key]),
             horizontal=True,
             key=f"{key}_metric",
         )

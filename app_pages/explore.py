@@ -34,13 +34,13 @@ with left:
     tables = {"train": train}
     if folder.test_labels is not None:
         tables["test (labels)"] = folder.test_labels.frame
-    st.plotly_chart(charts.class_counts_figure(tables), key="explore_class_chart")
+    st.plotly_chart(charts.class_counts_figure(tables, translate=t), key="explore_class_chart")
 with right:
-    st.plotly_chart(charts.image_size_figure(train), key="explore_size_chart")
+    st.plotly_chart(charts.image_size_figure(train, translate=t), key="explore_size_chart")
 
 st.subheader(t("Boxes"))
 geometry = charts.box_geometry(train)
-st.plotly_chart(charts.box_figure(train), key="explore_box_chart")
+st.plotly_chart(charts.box_figure(train, translate=t), key="explore_box_chart")
 summary = geometry.groupby("class")[["cx", "cy", "w", "h", "area", "aspect"]].describe()
 summary = summary.loc[:, (slice(None), ["mean", "std", "min", "max"])]
 st.caption(

@@ -12,6 +12,7 @@ from app_pages._common import (
     describe_model,
     model_chooser,
 )
+from app_pages._i18n import t
 from app_pages._presence import framing_notes, said_no_face
 from app_pages._saliency import looked_at, saliency_choice
 from app_pages._shared_answers import onnx_download_bytes, scored, submission
@@ -67,7 +68,7 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
         )
     chart, table = st.columns([1, 2])
     chart.plotly_chart(
-        charts.confusion_figure(metrics["confusion"], choice.predictor.class_names),
+        charts.confusion_figure(metrics["confusion"], choice.predictor.class_names, translate=t),
         key="predict_confusion",
     )
     table.dataframe(per_image.round(3), hide_index=True, height=300, key="predict_table")

@@ -1,5 +1,8 @@
 """The plotly figures the app shows: loss and score curves, run overlays, alpha sweeps, dataset
-plots and confusion matrices. Nothing here imports streamlit; figures work in a notebook as well."""
+plots and confusion matrices. Nothing here imports streamlit; figures work in a notebook as well.
+
+Every word a figure shows is marked with `N_` and passed through `translate` (English by default;
+the app passes its `t`), and numbers on the axes follow the reader's decimal mark."""
 
 from __future__ import annotations
 
@@ -13,28 +16,60 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .layout import KNOWN_CLASSES, TRAIN, VAL
+from .messages import N_, Translate, identity
 from .metrics import SCORE_LABELS
 
 CLASS_COLORS = dict(zip(KNOWN_CLASSES, ("#1f9e5a", "#d6452f"), strict=True))
 
 # --- training curves ------------------------------------------------------------------------------
 
-LOSS_PARTS = (("loss", "total loss"), ("class_loss", "class loss"), ("box_loss", "box loss"))
+LOSS_PARTS = (
+    ("loss", N_("total loss")),
+    ("class_loss", N_("class loss")),
+    ("box_loss", N_("box loss")),
+)
 SCORES = tuple(SCORE_LABELS.items())
 METRIC_LABELS = {
-    **{f"train_{key}": f"train {label}" for key, label in LOSS_PARTS},
-    **{f"val_{key}": f"val {label}" for key, label in LOSS_PARTS},
+    "train_loss": N_("train total loss"),
+    "train_class_loss": N_("train class loss"),
+    "train_box_loss": N_("train box loss"),
+    "val_loss": N_("val total loss"),
+    "val_class_loss": N_("val class loss"),
+    "val_box_loss": N_("val box loss"),
     **dict(SCORES),
 }
+SPLIT_NAMES = {TRAIN: N_("train"), VAL: N_("val")}
+AXIS_NAMES = {"epoch": N_("epoch"), "step": N_("step")}
+# Translators: one half as your language writes it (Spanish: 0,5); the charts' axes follow it.
+HALF = N_("0.5")
+
+
+def separators(translate: Translate = identity) -> str:
+    """Plotly's decimal and thousands marks for the reader (",." for a decimal comma)."""
+    return ",." if "," in translate(HALF) else ".,"
+
+
+def decimal(value: float, translate: Translate = identity, spec: str = "g") -> str:
+    """A number in a figure's text (a legend, a bar label) with the reader's decimal mark."""
+    text = format(value, spec)
+    return text.replace(".", ",") if separators(translate) == ",." else text
+
+
+def _axis(x: str, translate: Translate) -> str:
+    return translate(AXIS_NAMES.get(x, x))
 
 
 def _column(history: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
     return [row.get(key) for row in history]
 
 
-def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
+def _layout(
+    fig: go.Figure, title: str, height: int = 340, translate: Translate = identity
+) -> go.Figure:
+    """Title (already in the reader's language), size, legend below, the reader's decimal mark."""
     fig.update_layout(
         title=title,
+        separators=separators(translate),
         height=height,
         margin={"l": 40, "r": 10, "t": 60, "b": 40},
         legend={"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0},
@@ -52,18 +87,23 @@ def _whole_epochs(fig: go.Figure, x: str, values: Sequence[Any], ticks: int = 10
 
 
 def loss_figure(
-    history: Sequence[Mapping[str, Any]], x: str = "epoch", title: str = ""
+    history: Sequence[Mapping[str, Any]],
+    x: str = "epoch",
+    title: str = "",
+    translate: Translate = identity,
 ) -> go.Figure:
     """Train (solid) and val (dashed) loss, one panel each for total, class and box."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[label for _, label in LOSS_PARTS])
+    fig = make_subplots(
+        rows=1, cols=3, subplot_titles=[translate(label) for _, label in LOSS_PARTS]
+    )
     xs = _column(history, x)
-    for col, (key, label) in enumerate(LOSS_PARTS, start=1):
+    for col, (key, _) in enumerate(LOSS_PARTS, start=1):
         for split, dash, color in ((TRAIN, "solid", "#1f77b4"), (VAL, "dash", "#ff7f0e")):
             fig.add_trace(
                 go.Scatter(
                     x=xs,
                     y=_column(history, f"{split}_{key}"),
-                    name=f"{split} {label}",
+                    name=translate(METRIC_LABELS[f"{split}_{key}"]),
                     mode="lines+markers",
                     line={"dash": dash, "color": color},
                     legendgroup=split,
@@ -72,13 +112,13 @@ def loss_figure(
                 row=1,
                 col=col,
             )
-        fig.update_xaxes(title_text=x, row=1, col=col)
+        fig.update_xaxes(title_text=_axis(x, translate), row=1, col=col)
     for split, dash, color in ((TRAIN, "solid", "#1f77b4"), (VAL, "dash", "#ff7f0e")):
         fig.add_trace(  # legend-only entries: one "train" and one "val" for all three panels
             go.Scatter(
                 x=[None],
                 y=[None],
-                name=split,
+                name=translate(SPLIT_NAMES[split]),
                 mode="lines+markers",
                 line={"dash": dash, "color": color},
                 legendgroup=split,
@@ -87,28 +127,39 @@ def loss_figure(
             col=1,
         )
     _whole_epochs(fig, x, xs, ticks=4)  # three panels side by side: few labels each
-    return _layout(fig, title or "Loss (train solid, validation dashed)")
+    title = title or translate(N_("Loss (train solid, validation dashed)"))
+    return _layout(fig, title, translate=translate)
 
 
 def metrics_figure(
-    history: Sequence[Mapping[str, Any]], x: str = "epoch", title: str = ""
+    history: Sequence[Mapping[str, Any]],
+    x: str = "epoch",
+    title: str = "",
+    translate: Translate = identity,
 ) -> go.Figure:
     """Validation mean IoU, IoU ≥ 0.5, accuracy and balanced accuracy; the best model marked."""
     fig = go.Figure()
     xs = _column(history, x)
     for key, label in SCORES:
-        fig.add_trace(go.Scatter(x=xs, y=_column(history, key), name=label, mode="lines+markers"))
+        fig.add_trace(
+            go.Scatter(x=xs, y=_column(history, key), name=translate(label), mode="lines+markers")
+        )
     best = [row.get(x) for row in history if row.get("best")]
     if best:
-        fig.add_vline(x=best[-1], line_dash="dot", line_color="gray", annotation_text="best")
-    fig.update_yaxes(range=[0, 1.02], title_text="validation")
-    fig.update_xaxes(title_text=x)
+        fig.add_vline(
+            x=best[-1], line_dash="dot", line_color="gray", annotation_text=translate(N_("best"))
+        )
+    fig.update_yaxes(range=[0, 1.02], title_text=translate(N_("validation")))
+    fig.update_xaxes(title_text=_axis(x, translate))
     _whole_epochs(fig, x, xs)
-    return _layout(fig, title or "Validation scores")
+    return _layout(fig, title or translate(N_("Validation scores")), translate=translate)
 
 
 def overlay_figure(
-    histories: Mapping[str, Sequence[Mapping[str, Any]]], metric: str = "val_loss", x: str = "epoch"
+    histories: Mapping[str, Sequence[Mapping[str, Any]]],
+    metric: str = "val_loss",
+    x: str = "epoch",
+    translate: Translate = identity,
 ) -> go.Figure:
     """One curve per run for one metric: compare runs side by side."""
     fig = go.Figure()
@@ -118,12 +169,14 @@ def overlay_figure(
                 x=_column(history, x), y=_column(history, metric), name=name, mode="lines+markers"
             )
         )
-    fig.update_xaxes(title_text=x)
-    fig.update_yaxes(title_text=METRIC_LABELS.get(metric, metric))
+    label = translate(METRIC_LABELS.get(metric, metric))
+    fig.update_xaxes(title_text=_axis(x, translate))
+    fig.update_yaxes(title_text=label)
     if metric in dict(SCORES):
         fig.update_yaxes(range=[0, 1.02])
     _whole_epochs(fig, x, [v for h in histories.values() for v in _column(h, x)])
-    return _layout(fig, f"{METRIC_LABELS.get(metric, metric)} by run", height=380)
+    title = translate(N_("{metric} by run")).format(metric=label)
+    return _layout(fig, title, height=380, translate=translate)
 
 
 def fitted_range(values: Sequence[Any], pad: float = 0.05) -> list[float] | None:
@@ -136,8 +189,8 @@ def fitted_range(values: Sequence[Any], pad: float = 0.05) -> list[float] | None
     return [max(0.0, low - pad * spread * 4), min(1.02, high + pad * spread * 4)]
 
 
-def alpha_label(alpha: float) -> str:
-    return f"α = {alpha:g}"
+def alpha_label(alpha: float, translate: Translate = identity) -> str:
+    return f"α = {decimal(alpha, translate)}"
 
 
 ALPHA_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#e0b400", "#c2410c", "#7f1d1d")
@@ -153,6 +206,7 @@ def alpha_overlay_figure(
     metric: str = "mean_iou",
     x: str = "epoch",
     height: int = 380,
+    translate: Translate = identity,
 ) -> go.Figure:
     """The runs of a sweep on one chart, labelled by alpha, on a y-axis fitted to the data."""
     fig = go.Figure()
@@ -162,28 +216,34 @@ def alpha_overlay_figure(
             go.Scatter(
                 x=_column(history, x),
                 y=_column(history, metric),
-                name=alpha_label(alpha),
+                name=alpha_label(alpha, translate),
                 mode="lines+markers",
                 line={"color": alpha_color(alpha), "width": 3},
             )
         )
-    fig.update_xaxes(title_text=x)
-    label = METRIC_LABELS.get(metric, metric)
+    fig.update_xaxes(title_text=_axis(x, translate))
+    label = translate(METRIC_LABELS.get(metric, metric))
     fig.update_yaxes(title_text=label)
     if metric in dict(SCORES):
         fig.update_yaxes(
             range=fitted_range([v for h in histories.values() for v in _column(h, metric)])
         )
     _whole_epochs(fig, x, [v for h in histories.values() for v in _column(h, x)])
-    fig = _layout(fig, f"{label} while the sweep trains", height=height)
+    title = translate(N_("{metric} while the sweep trains")).format(metric=label)
+    fig = _layout(fig, title, height=height, translate=translate)
     fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "yanchor": "top"})
     return fig
 
 
-SWEEP_SCORES = (("mean_iou", "mean IoU (boxes)"), ("balanced_accuracy", "balanced accuracy"))
+SWEEP_SCORES = (
+    ("mean_iou", N_("mean IoU (boxes)")),
+    ("balanced_accuracy", N_("balanced accuracy")),
+)
 
 
-def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
+def alpha_figure(
+    table: pd.DataFrame, height: int = 380, translate: Translate = identity
+) -> go.Figure:
     """The trade-off of a sweep: box IoU and balanced accuracy (which exposes a class head that
     never trained: it falls to 0.5) against alpha, and each run's final class/box loss shares."""
     table = table.sort_values("alpha")
@@ -191,7 +251,10 @@ def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
         rows=1,
         cols=2,
         column_widths=[0.62, 0.38],
-        subplot_titles=["best validation scores", "what the loss was made of (last epoch)"],
+        subplot_titles=[
+            translate(N_("best validation scores")),
+            translate(N_("what the loss was made of (last epoch)")),
+        ],
         horizontal_spacing=0.12,
     )
     shown = []
@@ -201,7 +264,7 @@ def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
                 go.Scatter(
                     x=table["alpha"],
                     y=table[key],
-                    name=label,
+                    name=translate(label),
                     mode="lines+markers",
                     line={"color": color, "width": 3},
                     marker={"size": 10},
@@ -215,7 +278,7 @@ def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
             go.Scatter(
                 x=table["alpha"],
                 y=table["accuracy"],
-                name="accuracy (fooled by the common class)",
+                name=translate(N_("accuracy (fooled by the common class)")),
                 mode="lines+markers",
                 line={"color": "#9ca3af", "dash": "dot"},
             ),
@@ -224,15 +287,15 @@ def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
         )
         shown += table["accuracy"].tolist()
     for key, label, color in (
-        ("class_share", "class part", "#1f77b4"),
-        ("box_share", "box part", "#d6452f"),
+        ("class_share", N_("class part"), "#1f77b4"),
+        ("box_share", N_("box part"), "#d6452f"),
     ):
         if key in table and table[key].notna().any():
             fig.add_trace(
                 go.Bar(
-                    x=[alpha_label(a) for a in table["alpha"]],
+                    x=[alpha_label(a, translate) for a in table["alpha"]],
                     y=table[key],
-                    name=label,
+                    name=translate(label),
                     marker_color=color,
                     text=[f"{v:.0%}" if pd.notna(v) else "" for v in table[key]],
                     textposition="inside",
@@ -241,11 +304,14 @@ def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
                 col=2,
             )
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title_text="alpha (0: class loss only, 1: box loss only)", row=1, col=1)
+    fig.update_xaxes(
+        title_text=translate(N_("alpha (0: class loss only, 1: box loss only)")), row=1, col=1
+    )
     fig.update_xaxes(range=[-0.05, 1.05], dtick=0.25, row=1, col=1)
     fig.update_yaxes(range=fitted_range(shown), row=1, col=1)
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
-    fig = _layout(fig, "Alpha sweep: boxes against classes", height=height)
+    title = translate(N_("Alpha sweep: boxes against classes"))
+    fig = _layout(fig, title, height=height, translate=translate)
     fig.update_layout(hovermode="closest", legend={"y": -0.25})
     return fig
 
@@ -253,7 +319,9 @@ def alpha_figure(table: pd.DataFrame, height: int = 380) -> go.Figure:
 # --- dataset plots -------------------------------------------------------------------------------
 
 
-def class_counts_figure(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
+def class_counts_figure(
+    frames: Mapping[str, pd.DataFrame], translate: Translate = identity
+) -> go.Figure:
     """Images per class, one bar group per table (e.g. train and test labels)."""
     fig = go.Figure()
     for split, frame in frames.items():
@@ -262,18 +330,19 @@ def class_counts_figure(frames: Mapping[str, pd.DataFrame]) -> go.Figure:
             go.Bar(x=counts.index.tolist(), y=counts.to_numpy(), name=split, text=counts.to_numpy())
         )
     fig.update_layout(barmode="group")
-    fig.update_yaxes(title_text="images")
-    return _layout(fig, "Class counts", height=320)
+    fig.update_yaxes(title_text=translate(N_("images")))
+    return _layout(fig, translate(N_("Class counts")), height=320, translate=translate)
 
 
-def image_size_figure(frame: pd.DataFrame) -> go.Figure:
+def image_size_figure(frame: pd.DataFrame, translate: Translate = identity) -> go.Figure:
     """How many images have each width x height."""
     sizes = frame["width"].astype(int).astype(str) + "×" + frame["height"].astype(int).astype(str)
     counts = sizes.value_counts().head(20)
-    fig = go.Figure(go.Bar(x=counts.index.tolist(), y=counts.to_numpy(), name="images"))
-    fig.update_xaxes(title_text="width × height (px)", type="category")
-    fig.update_yaxes(title_text="images")
-    return _layout(fig, "Image sizes", height=320)
+    images = translate(N_("images"))
+    fig = go.Figure(go.Bar(x=counts.index.tolist(), y=counts.to_numpy(), name=images))
+    fig.update_xaxes(title_text=translate(N_("width × height (px)")), type="category")
+    fig.update_yaxes(title_text=images)
+    return _layout(fig, translate(N_("Image sizes")), height=320, translate=translate)
 
 
 def box_geometry(frame: pd.DataFrame) -> pd.DataFrame:
@@ -295,11 +364,16 @@ def box_geometry(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def box_figure(frame: pd.DataFrame) -> go.Figure:
+def box_figure(frame: pd.DataFrame, translate: Translate = identity) -> go.Figure:
     """Where boxes sit (centres, image coordinates with y down) and how big they are."""
     geometry = box_geometry(frame)
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=["box centres (fraction of image)", "box sizes (fraction)"]
+        rows=1,
+        cols=2,
+        subplot_titles=[
+            translate(N_("box centres (fraction of image)")),
+            translate(N_("box sizes (fraction)")),
+        ],
     )
     for name in sorted(geometry["class"].unique()):
         part = geometry[geometry["class"] == name]
@@ -319,21 +393,24 @@ def box_figure(frame: pd.DataFrame) -> go.Figure:
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(range=[0, 1], title_text="centre x", row=1, col=1)
-    fig.update_yaxes(range=[1, 0], title_text="centre y", row=1, col=1)
-    fig.update_xaxes(range=[0, 1], title_text="width", row=1, col=2)
-    fig.update_yaxes(range=[0, 1], title_text="height", row=1, col=2)
-    return _layout(fig, "Where the boxes are", height=380)
+    fig.update_xaxes(range=[0, 1], title_text=translate(N_("centre x")), row=1, col=1)
+    fig.update_yaxes(range=[1, 0], title_text=translate(N_("centre y")), row=1, col=1)
+    fig.update_xaxes(range=[0, 1], title_text=translate(N_("width")), row=1, col=2)
+    fig.update_yaxes(range=[0, 1], title_text=translate(N_("height")), row=1, col=2)
+    return _layout(fig, translate(N_("Where the boxes are")), height=380, translate=translate)
 
 
-def confusion_figure(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> go.Figure:
+def confusion_figure(
+    matrix: Sequence[Sequence[int]], class_names: Sequence[str], translate: Translate = identity
+) -> go.Figure:
     """Rows: true class; columns: predicted class; counts written in the cells."""
     z = np.asarray(matrix, dtype=int)
+    predicted, true = translate(N_("pred {name}")), translate(N_("true {name}"))
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[f"pred {n}" for n in class_names],
-            y=[f"true {n}" for n in class_names],
+            x=[predicted.format(name=n) for n in class_names],
+            y=[true.format(name=n) for n in class_names],
             colorscale="Blues",
             text=z,
             texttemplate="%{text}",
@@ -342,4 +419,4 @@ def confusion_figure(matrix: Sequence[Sequence[int]], class_names: Sequence[str]
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=0, side="bottom")
-    return _layout(fig, "Confusion matrix", height=320)
+    return _layout(fig, translate(N_("Confusion matrix")), height=320, translate=translate)

@@ -15,6 +15,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .messages import N_, Translate, identity
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT_ROOT / "data" / "mask-faces"
 DEFAULT_CHECKPOINT = PROJECT_ROOT / "checkpoints" / "maskloc-mobilenet_v2.pt"
@@ -30,8 +32,8 @@ LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)  # 2e-3: the f
 IMAGE_SIZES = (64, 96, 128, 160, 192, 224, 256, 320)
 BATCH_SIZES = (4, 8, 16, 32, 64)
 
-# Train page columns, in order; settings in none of them sit under "More settings".
-PAGE_GROUPS = ("Model", "Loss and data", "Learning rates", "Schedule")
+# Train page columns, in order (their headings); settings in none sit under "More settings".
+PAGE_GROUPS = (N_("Model"), N_("Loss and data"), N_("Learning rates"), N_("Schedule"))
 
 
 # --- declaring a setting ---------------------------------------------------------------------
@@ -126,71 +128,125 @@ class Setting:
             return {}
         return dict(choices) if isinstance(choices, dict) else dict.fromkeys(choices, "")
 
-    def limits_text(self) -> str:
+    def limits_phrase(self) -> Phrase | None:
         """The allowed values in words: "one of a, b", "at least 1", "within [0, 1]"."""
         if self.choices is not None:
-            return "one of " + ", ".join(str(c) for c in self.choice_help())
+            return Phrase(N_("one of {values}"), values=", ".join(map(str, self.choice_help())))
         low, high = _plain_number(self.low), _plain_number(self.high)
         if self.below is not None:
-            return f"within [{low}, {_plain_number(self.below)})"
+            return Phrase(N_("within [{low}, {below})"), low=low, below=_plain_number(self.below))
         if self.low is not None and self.high is not None:
-            return f"within [{low}, {high}]"
+            return Phrase(N_("within [{low}, {high}]"), low=low, high=high)
         if self.low is not None:
-            return f"at least {low}"
+            return Phrase(N_("at least {low}"), low=low)
         if self.high is not None:
-            return f"at most {high}"
-        return ""
+            return Phrase(N_("at most {high}"), high=high)
+        return None
 
-    def problem(self, value: Any) -> str | None:
-        """Why `value` is not allowed here, in words that fit after the setting's name."""
+    def limits_text(self) -> str:
+        phrase = self.limits_phrase()
+        return "" if phrase is None else phrase.explain()
+
+    def problem_phrase(self, value: Any) -> Phrase | None:
+        """Why `value` is not allowed here, naming the setting as `{setting}`."""
+        got = repr(value)
         if self.kind is bool:
-            return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+            if isinstance(value, bool):
+                return None
+            return Phrase(N_("{setting} must be true or false, got {value}"), value=got)
         if self.kind in (int, float):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                return f"must be a number, got {value!r}"
+                return Phrase(N_("{setting} must be a number, got {value}"), value=got)
             if self.kind is int and value != int(value):
-                return f"must be a whole number, got {value!r}"
+                return Phrase(N_("{setting} must be a whole number, got {value}"), value=got)
             if not math.isfinite(value):
-                return f"must be a finite number, got {value!r}"
+                return Phrase(N_("{setting} must be a finite number, got {value}"), value=got)
         elif not isinstance(value, str):
-            return f"must be text, got {value!r}"
+            return Phrase(N_("{setting} must be text, got {value}"), value=got)
         allowed = self.choice_help()
         if allowed and value not in allowed:
-            return f"must be {self.limits_text()}; got {value!r}"
+            return Phrase(
+                N_("{setting} must be {limits}; got {value}"),
+                limits=self.limits_phrase(),
+                value=got,
+            )
         too_low = self.low is not None and value < self.low
         too_high = (self.high is not None and value > self.high) or (
             self.below is not None and value >= self.below
         )
         if too_low or too_high:
-            return f"must be {self.limits_text()}, got {_plain_number(value)}"
+            return Phrase(
+                N_("{setting} must be {limits}, got {value}"),
+                limits=self.limits_phrase(),
+                value=_plain_number(value),
+            )
         return None
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is not allowed here, in English words that fit after the setting's name."""
+        phrase = self.problem_phrase(value)
+        return None if phrase is None else phrase.explain().removeprefix("{setting} ")
 
 
 def _plain_number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-class SettingError(ValueError):
-    """A setting (or a combination) that cannot run. The message names settings as
-    `{section.field}`, or `{section.field:on}` / `{section.field:off}` for "switch it on/off";
-    `for_cli()` words them as flags, `for_page()` as the Train page's controls, `str()` as both."""
+class Phrase:
+    """An English template with named fields, filled in the language asked for: a field may be
+    a Phrase itself (translated too) or a Setting (worded by the caller: flag or page control)."""
 
-    def __init__(self, template: str) -> None:
+    def __init__(self, template: str, **fields: Any) -> None:
         self.template = template
-        super().__init__(self._words(_both_words))
+        self.fields = fields
 
-    def _words(self, name: Callable[[Setting, str], str]) -> str:
+    def explain(
+        self, translate: Translate = identity, name: Callable[[Setting, str], str] | None = None
+    ) -> str:
         def replace(match: re.Match) -> str:
-            setting = SETTINGS.get(match.group(1))
-            return name(setting, match.group(2) or "") if setting is not None else match.group(0)
+            key, switch = match.group(1), match.group(2) or ""
+            if "." in key:  # {section.field}: a setting named in the template itself
+                value: Any = SETTINGS.get(key, match.group(0))
+            else:
+                value = self.fields.get(key, match.group(0))
+            if isinstance(value, Setting):
+                return name(value, switch) if name else match.group(0)
+            if isinstance(value, Phrase):
+                return value.explain(translate, name)
+            return str(value)
 
-        return re.sub(r"\{([a-z_]+\.[a-z_]+)(?::(on|off))?\}", replace, self.template)
+        return _FIELD.sub(replace, translate(self.template))
+
+    def __str__(self) -> str:
+        return self.explain()
+
+
+_FIELD = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)(?::(on|off))?\}")
+
+
+class SettingError(ValueError):
+    """A setting (or a combination) that cannot run. The template names settings as
+    `{section.field}`, or `{section.field:on}` / `{section.field:off}` for "switch it on/off", and
+    other facts as named fields; `for_cli()` words settings as flags, `for_page(translate)` as
+    the Train page's controls in the page's language, `str()` as both in English."""
+
+    def __init__(self, template: str, **fields: Any) -> None:
+        self.phrase = Phrase(template, **fields)
+        self.template, self.fields = template, fields
+        super().__init__(self.phrase.explain(identity, _both_words))
 
     def for_cli(self) -> str:
-        return self._words(_cli_words)
+        return self.phrase.explain(identity, _cli_words)
 
-    def for_page(self) -> str:
-        return self._words(_page_words)
+    def for_page(self, translate: Translate = identity) -> str:
+        def page_words(setting: Setting, switch: str) -> str:
+            return _page_words(setting, switch, translate)
+
+        return self.phrase.explain(translate, page_words)
+
+    def explain(self, translate: Translate = identity) -> str:
+        """As ExplainedError does: the app's `error_text` shows the page's wording."""
+        return self.for_page(translate)
 
 
 def _cli_words(setting: Setting, switch: str) -> str:
@@ -200,20 +256,19 @@ def _cli_words(setting: Setting, switch: str) -> str:
     return f"use {flag}" if switch == "on" else flag
 
 
-def _page_words(setting: Setting, switch: str) -> str:
+def _page_words(setting: Setting, switch: str, translate: Translate = identity) -> str:
     if not setting.label:
-        return _cli_words(setting, switch)
-    verb = {"on": "tick ", "off": "untick "}.get(switch, "")
-    return f"{verb}{_quoted(setting.label)}"
+        flag = setting.flag or setting.path
+        if switch == "off":
+            flag = "--no-" + flag.removeprefix("--")
+        return translate(N_("use {flag}")).format(flag=flag) if switch else flag
+    template = {"on": N_("tick '{label}'"), "off": N_("untick '{label}'")}.get(switch, "'{label}'")
+    return translate(template).format(label=translate(setting.label))
 
 
 def _both_words(setting: Setting, switch: str) -> str:
     cli = _cli_words(setting, switch)
     return f"{cli} ({_page_words(setting, switch)} on the Train page)" if setting.label else cli
-
-
-def _quoted(label: str) -> str:
-    return f"'{label}'"
 
 
 class _Checked:
@@ -231,9 +286,9 @@ class _Checked:
                 value = float(value)
             if setting.kind is int and isinstance(value, float) and value.is_integer():
                 value = int(value)
-            problem = setting.problem(value)
+            problem = setting.problem_phrase(value)
             if problem is not None:
-                raise SettingError(f"{{{setting.path}}} {problem}")
+                raise SettingError(problem.template, setting=setting, **problem.fields)
             setattr(self, f.name, value)
         self.check()
 
@@ -249,12 +304,12 @@ class DataConfig(_Checked):
     """Which dataset folder, how images are sized, split and augmented."""
 
     root: str = option(
-        str(DEFAULT_DATA), "dataset folder (competition layout)", flag="--data", label=""
+        str(DEFAULT_DATA), N_("dataset folder (competition layout)"), flag="--data", label=""
     )
     image_size: int = option(
         224,
-        "images are resized to this square side (pixels)",
-        label="Image size (px)",
+        N_("images are resized to this square side (pixels)"),
+        label=N_("Image size (px)"),
         low=16,
         high=1024,
         options=IMAGE_SIZES,
@@ -262,17 +317,19 @@ class DataConfig(_Checked):
     )
     val_fraction: float = option(
         0.25,
-        "share of train.csv held out for validation",
-        label="Validation share",
+        N_("share of train.csv held out for validation"),
+        label=N_("Validation share"),
         low=0.05,
         high=0.9,
         step=0.05,
     )
-    split_seed: int = option(42, "seed of the train/validation split", label="Split seed", low=0)
+    split_seed: int = option(
+        42, N_("seed of the train/validation split"), label=N_("Split seed"), low=0
+    )
     augment: str = option(
         "notebook",
-        "training augmentation recipe",
-        label="Augmentation",
+        N_("training augmentation recipe"),
+        label=N_("Augmentation"),
         choices=_augment_choices,
         group="Loss and data",
     )
@@ -284,48 +341,54 @@ class ModelConfig(_Checked):
 
     name: str = option(
         "mobilenet_v2",
-        "backbone",
+        N_("backbone"),
         flag="--model",
-        label="Model",
+        label=N_("Model"),
         choices=_model_choices,
         group="Model",
     )
     pretrained: bool = option(
         True,
-        "start from ImageNet weights (default: yes where the model has them; own_cnn has none)",
-        label="ImageNet-pretrained backbone",
+        N_("start from ImageNet weights (default: yes where the model has them; own_cnn has none)"),
+        label=N_("ImageNet weights"),
         group="Model",
     )
     num_classes: int = 2  # not a setting: the data decides (written into config.json)
-    dropout: float = option(0.2, "dropout in the heads", label="Dropout", low=0.0, below=1.0)
-    freeze_backbone: bool = option(False, "train the heads only", label="Freeze the whole backbone")
+    dropout: float = option(
+        0.2, N_("dropout in the heads"), label=N_("Dropout"), low=0.0, below=1.0
+    )
+    freeze_backbone: bool = option(
+        False, N_("train the heads only"), label=N_("Freeze whole backbone")
+    )
     frozen_blocks: int = option(
         0,
-        "the first N backbone blocks keep their ImageNet weights",
-        label="Frozen backbone blocks",
+        N_("the first N backbone blocks keep their ImageNet weights"),
+        label=N_("Frozen blocks"),
         low=0,
         group="Model",
     )
     box_format: str = option(
-        "cxcywh", "what the box head predicts", label="Box format", choices=BOX_FORMATS
+        "cxcywh", N_("what the box head predicts"), label=N_("Box format"), choices=BOX_FORMATS
     )
     box_head: str = option(
         "spatial",
-        "how the box head reads the features",
-        label="Box head",
+        N_("how the box head reads the features"),
+        label=N_("Box head"),
         choices={
-            "spatial": "reads the feature map where the face is",
-            "fused": "the same on a grid twice as fine (mobilenet_v2, efficientnet_lite0)",
-            "gap": "the notebook's globally pooled features",
+            "spatial": N_("reads the feature map where the face is"),
+            "fused": N_("the same on a grid twice as fine (mobilenet_v2, efficientnet_lite0)"),
+            "gap": N_("the notebook's globally pooled features"),
         },
         group="Model",
     )
     # Checkpoints from before it existed load with presence=False and always answer.
     presence: bool = option(
         True,
-        "a face-present output (like a detector's objectness), trained on the dataset's "
-        "no_face.csv windows; without it the model always answers",
-        label="Face-presence output",
+        N_(
+            "a face-present output (like a detector's objectness), trained on the dataset's "
+            "no_face.csv windows; without it the model always answers"
+        ),
+        label=N_("Face-presence output"),
     )
 
     def check(self) -> None:
@@ -333,7 +396,7 @@ class ModelConfig(_Checked):
 
         problem = model_config_problem(self)
         if problem is not None:
-            raise SettingError(problem)
+            raise SettingError(problem.template, **problem.fields)
 
 
 @dataclass
@@ -342,8 +405,8 @@ class TrainConfig(_Checked):
 
     alpha: float = option(
         0.7,
-        "weight of the box loss: loss = (1 - alpha) * class loss + alpha * box loss",
-        label="alpha (weight of the box loss)",
+        N_("weight of the box loss: loss = (1 - alpha) * class loss + alpha * box loss"),
+        label=N_("alpha: box weight"),
         low=0.0,
         high=1.0,
         step=0.05,
@@ -351,27 +414,29 @@ class TrainConfig(_Checked):
     )
     presence_weight: float = option(
         0.5,
-        "weight of the face-presence term, added to the loss above; class and box terms count "
-        "only images with a face",
-        label="Presence weight",
+        N_(
+            "weight of the face-presence term, added to the loss above; class and box terms count "
+            "only images with a face"
+        ),
+        label=N_("Presence weight"),
         low=0.0,
     )
-    box_loss: str = option("l1_giou", "box loss", label="Box loss", choices=BOX_LOSSES)
+    box_loss: str = option("l1_giou", N_("box loss"), label=N_("Box loss"), choices=BOX_LOSSES)
     class_weighting: str = option(
         "balanced",
-        "how the rarer class is balanced",
-        label="Class balance",
+        N_("how the rarer class is balanced"),
+        label=N_("Class balance"),
         choices={
-            "none": "plain cross-entropy",
-            "balanced": "class loss weighted by inverse class frequency",
-            "sampler": "oversample the rare class",
+            "none": N_("plain cross-entropy"),
+            "balanced": N_("class loss weighted by inverse class frequency"),
+            "sampler": N_("oversample the rare class"),
         },
         group="Loss and data",
     )
     lr_backbone: float = option(
         3e-4,
-        "learning rate of the backbone",
-        label="LR backbone",
+        N_("learning rate of the backbone"),
+        label=N_("LR backbone"),
         low=0.0,
         high=1.0,
         options=LEARNING_RATES,
@@ -379,8 +444,8 @@ class TrainConfig(_Checked):
     )
     lr_class_head: float = option(
         1e-3,
-        "learning rate of the class head",
-        label="LR class head",
+        N_("learning rate of the class head"),
+        label=N_("LR class head"),
         low=0.0,
         high=1.0,
         options=LEARNING_RATES,
@@ -388,18 +453,18 @@ class TrainConfig(_Checked):
     )
     lr_box_head: float = option(
         1e-3,
-        "learning rate of the box head",
-        label="LR box head",
+        N_("learning rate of the box head"),
+        label=N_("LR box head"),
         low=0.0,
         high=1.0,
         options=LEARNING_RATES,
         group="Learning rates",
     )
-    weight_decay: float = option(1e-4, "AdamW weight decay", label="Weight decay", low=0.0)
+    weight_decay: float = option(1e-4, N_("AdamW weight decay"), label=N_("Weight decay"), low=0.0)
     batch_size: int = option(
         32,
-        "images per training step",
-        label="Batch size",
+        N_("images per training step"),
+        label=N_("Batch size"),
         low=1,
         high=4096,
         options=BATCH_SIZES,
@@ -407,60 +472,69 @@ class TrainConfig(_Checked):
     )
     ema_decay: float = option(
         0.0,
-        "keep a running average of the weights (0: off, ~0.98)",
-        label="Weight EMA decay",
+        N_("keep a running average of the weights (0: off, ~0.98)"),
+        label=N_("Weight EMA"),
         low=0.0,
         below=1.0,
     )
     epochs: int = option(
-        30, "passes over the training split", label="Epochs", low=1, group="Schedule"
+        30, N_("passes over the training split"), label=N_("Epochs"), low=1, group="Schedule"
     )
     patience: int = option(
         10,
-        "evaluations without improvement before stopping early",
-        label="Early-stopping patience",
+        N_("evaluations without improvement before stopping early"),
+        label=N_("Patience"),
         low=1,
         group="Schedule",
     )
     steps: int = option(
-        0, "step mode: train this many steps (0: epoch mode)", label="Steps (0: epochs)", low=0
+        0,
+        N_("step mode: train this many steps (0: epoch mode)"),
+        label=N_("Steps (0: epochs)"),
+        low=0,
     )
     eval_every: int = option(
-        50, "step mode: evaluate every N steps", label="Evaluate every N steps", low=1
+        50, N_("step mode: evaluate every N steps"), label=N_("Evaluate every N steps"), low=1
     )
     seed: int = option(
-        0, "seed of weights, order and augmentation", label="Seed", low=0, group="Schedule"
+        0, N_("seed of weights, order and augmentation"), label=N_("Seed"), low=0, group="Schedule"
     )
-    device: str = option("auto", "where to train", label="Device", choices=DEVICES)
-    amp: bool = option(True, "mixed precision on a GPU", label="Mixed precision (GPU)")
+    device: str = option("auto", N_("where to train"), label=N_("Device"), choices=DEVICES)
+    amp: bool = option(True, N_("mixed precision on a GPU"), label=N_("Mixed precision (GPU)"))
     num_threads: int = option(
-        0, "torch CPU threads of this process (0: torch's default)", flag="--threads", low=0
+        0, N_("torch CPU threads of this process (0: torch's default)"), flag="--threads", low=0
     )
     cache_stem: bool = option(
         False,
-        "run the frozen blocks once per image and cached variant, train the rest (fast)",
-        label="Cache the frozen blocks' features (fast)",
+        N_("run the frozen blocks once per image and cached variant, train the rest (fast)"),
+        label=N_("Cache frozen blocks"),
         group="Model",
     )
     cached_variants: int = option(
-        6, "augmented variants cached per image", label="Cached variants", low=1, high=64
+        6, N_("augmented variants cached per image"), label=N_("Cached variants"), low=1, high=64
     )
     init_checkpoint: str = option(
         "",
-        "start from this checkpoint's weights (same model settings; a presence head it lacks "
-        "starts fresh)",
+        N_(
+            "start from this checkpoint's weights (same model settings; a presence head it lacks "
+            "starts fresh)"
+        ),
     )
     init_from: str = option(
         "",
-        "start from this checkpoint's weights, architecture, image size, normalisation and "
-        "classes (default preset then: finetune)",
+        N_(
+            "start from this checkpoint's weights, architecture, image size, normalisation and "
+            "classes (default preset then: finetune)"
+        ),
     )
 
     def check(self) -> None:
         if self.cache_stem and self.class_weighting == "sampler":
             raise SettingError(
-                "{train.cache_stem} does not work with {train.class_weighting} 'sampler': "
-                "pick 'balanced' or turn caching off"
+                N_(
+                    "{train.cache_stem} does not work with {train.class_weighting} 'sampler': "
+                    "pick 'balanced' or turn caching off"
+                )
             )
 
 
@@ -525,8 +599,11 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "classroom": Preset(
-        "seconds per run on a laptop CPU: 128 px, frozen MobileNetV2 stem with cached features, "
-        "the last blocks and the heads train (alpha still matters: both heads share them)",
+        N_(
+            "seconds per run on a laptop CPU: 128 px, frozen MobileNetV2 stem with cached "
+            "features, the last blocks and the heads train (alpha still matters: both heads "
+            "share them)"
+        ),
         {
             "data.image_size": 128,
             "model.name": "mobilenet_v2",
@@ -539,10 +616,11 @@ PRESETS: dict[str, Preset] = {
         },
     ),
     "full": Preset(
-        "fine-tune the whole MobileNetV2 at 224 px: best quality, minutes per epoch on a CPU", {}
+        N_("fine-tune the whole MobileNetV2 at 224 px: best quality, minutes per epoch on a CPU"),
+        {},
     ),
     "notebook": Preset(
-        "the course notebook's own CNN, MSE box loss and pooled heads, for comparison",
+        N_("the course notebook's own CNN, MSE box loss and pooled heads, for comparison"),
         {
             "model.name": "own_cnn",
             "model.box_head": "gap",
@@ -554,8 +632,11 @@ PRESETS: dict[str, Preset] = {
     ),
     # Measured on 20 re-labelled pictures (bench/own_pictures.py): held-out IoU 0.50 -> 0.64.
     "finetune": Preset(
-        "10-50 own pictures on top of a trained model (start from a checkpoint): the whole trunk "
-        "frozen and run once per picture and augmented variant, only the heads train (seconds)",
+        N_(
+            "10-50 own pictures on top of a trained model (start from a checkpoint): the whole "
+            "trunk frozen and run once per picture and augmented variant, only the heads train "
+            "(seconds)"
+        ),
         {
             "model.freeze_backbone": True,
             "train.epochs": 25,
@@ -586,7 +667,11 @@ def override(base: RunConfig, changes: Mapping[str, Any]) -> RunConfig:
     for path, value in changes.items():
         section, _, name = path.partition(".")
         if path not in SETTINGS:
-            raise SettingError(f"unknown setting {path!r}; known: {', '.join(SETTINGS)}")
+            raise SettingError(
+                N_("unknown setting {path}; known: {known}"),
+                path=repr(path),
+                known=", ".join(SETTINGS),
+            )
         raw[section][name] = value
     if "model.name" in changes and "model.pretrained" not in changes:
         raw["model"]["pretrained"] = default_pretrained(raw["model"]["name"])
@@ -601,5 +686,9 @@ SWEEP_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 def preset(name: str) -> RunConfig:
     """A fresh RunConfig for a named preset (see PRESETS)."""
     if name not in PRESETS:
-        raise SettingError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise SettingError(
+            N_("unknown preset {name}; choose one of {known}"),
+            name=repr(name),
+            known=", ".join(PRESETS),
+        )
     return override(RunConfig(), PRESETS[name].changes)

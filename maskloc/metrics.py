@@ -7,12 +7,14 @@ import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 from torchvision.ops import box_iou
 
+from .messages import N_
+
 # The scores a run is judged by, with the words a UI shows for them; declared once.
 SCORE_LABELS = {
-    "mean_iou": "mean IoU",
-    "iou50": "IoU ≥ 0.5",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
+    "mean_iou": N_("mean IoU"),
+    "iou50": N_("IoU ≥ 0.5"),
+    "accuracy": N_("accuracy"),
+    "balanced_accuracy": N_("balanced accuracy"),
 }
 SCORES = tuple(SCORE_LABELS)
 

@@ -18,8 +18,9 @@ from torchvision import models as tv_models
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.ops import FeaturePyramidNetwork, box_convert
 
-from .config import ModelConfig, SettingError
+from .config import ModelConfig, Phrase, SettingError
 from .efficientnet_lite import STRIDE_16_INDEX, convert_state_dict, efficientnet_lite0_features
+from .messages import N_
 from .weights import load_pretrained_state
 
 
@@ -50,7 +51,9 @@ def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
 
 def _own_cnn(pretrained: bool) -> nn.Module:
     if pretrained:
-        raise SettingError("own_cnn has no ImageNet weights: {model.pretrained:off}")
+        raise SettingError(
+            N_("{model} has no ImageNet weights: {model.pretrained:off}"), model="own_cnn"
+        )
     trunk = nn.Sequential(
         *(_conv_block(a, b) for a, b in ((3, 32), (32, 64), (64, 128), (128, 256)))
     )
@@ -110,7 +113,7 @@ BACKBONES: dict[str, BackboneSpec] = {
         (128,),
         (256, 128),
         False,
-        "the notebook's 4-block CNN, He init, no pretraining",
+        N_("the notebook's 4-block CNN, He init, no pretraining"),
         blocks=4,
         imagenet=False,
     ),
@@ -120,7 +123,7 @@ BACKBONES: dict[str, BackboneSpec] = {
         (256,),
         (256, 128),
         False,
-        "MobileNetV2, ImageNet weights offline",
+        N_("MobileNetV2, ImageNet weights offline"),
         blocks=19,
         fine_tap=14,
         fine_dim=96,
@@ -131,13 +134,13 @@ BACKBONES: dict[str, BackboneSpec] = {
         (256,),
         (256, 128),
         False,
-        "EfficientNet-Lite0, ImageNet weights offline",
+        N_("EfficientNet-Lite0, ImageNet weights offline"),
         blocks=18,
         fine_tap=STRIDE_16_INDEX,
         fine_dim=112,
     ),
     "resnet50": BackboneSpec(
-        _resnet50, 2048, (256,), (512, 256), False, "ResNet50 with MLP heads", blocks=8
+        _resnet50, 2048, (256,), (512, 256), False, N_("ResNet50 with MLP heads"), blocks=8
     ),
     "resnet50_fpn": BackboneSpec(
         _PooledFPN,
@@ -145,34 +148,48 @@ BACKBONES: dict[str, BackboneSpec] = {
         (256,),
         (512, 256),
         True,
-        "ResNet50 + FPN, dropout/BatchNorm heads",
+        N_("ResNet50 + FPN, dropout/BatchNorm heads"),
         blocks=0,
     ),
 }
 
 
-def model_config_problem(config: ModelConfig) -> str | None:
+def model_config_problem(config: ModelConfig) -> Phrase | None:
     """What in a ModelConfig this backbone cannot do, as a SettingError template, or None."""
     spec = BACKBONES.get(config.name)
     if spec is None:  # the setting's own choices check reports it
         return None
     if config.pretrained and not spec.imagenet:
-        return f"{config.name} has no ImageNet weights: {{model.pretrained:off}}"
+        return Phrase(
+            N_("{model} has no ImageNet weights: {model.pretrained:off}"), model=config.name
+        )
     if config.frozen_blocks and config.frozen_blocks >= spec.blocks:
-        most = f"at most {spec.blocks - 1}" if spec.blocks else "none (use {model.freeze_backbone})"
-        return (
-            f"{{model.frozen_blocks}} is {config.frozen_blocks}, but {config.name} has "
-            f"{spec.blocks} blocks: it can freeze {most}"
+        most = (
+            Phrase(N_("at most {count}"), count=spec.blocks - 1)
+            if spec.blocks
+            else Phrase(N_("none (use {model.freeze_backbone})"))
+        )
+        return Phrase(
+            N_(
+                "{model.frozen_blocks} is {value}, but {model} has {blocks} blocks: it can freeze "
+                "{most}"
+            ),
+            value=config.frozen_blocks,
+            model=config.name,
+            blocks=spec.blocks,
+            most=most,
         )
     if config.box_head == "fused" and (
         spec.fine_tap is None or config.freeze_backbone or config.frozen_blocks > spec.fine_tap
     ):
-        able = [
-            f"{n} (at most {b.fine_tap} frozen blocks)" for n, b in BACKBONES.items() if b.fine_tap
-        ]
-        return (
-            f"{{model.box_head}} 'fused' needs {config.name}'s stride-16 map trainable; "
-            f"models that have one: {', '.join(able)}"
+        able = [f"{n} ({b.fine_tap})" for n, b in BACKBONES.items() if b.fine_tap]
+        return Phrase(
+            N_(
+                "{model.box_head} 'fused' needs {model}'s stride-16 map trainable; models that "
+                "have one (at most this many frozen blocks): {able}"
+            ),
+            model=config.name,
+            able=", ".join(able),
         )
     return None
 

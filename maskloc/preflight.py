@@ -12,9 +12,44 @@ import numpy as np
 
 from .config import RunConfig, SettingError
 from .data import KNOWN_CLASSES, DataError, DatasetFolder, load_dataset, train_val_positions
+from .messages import N_, Translate, identity
 from .weights import missing_weights_template, pretrained_available
 
 FEW_VALIDATION_ROWS = 5  # fewer than this in validation: scores of that class are noise
+
+
+class Notice(str):
+    """A warning: the English sentence (the CLI prints it as it is) that keeps its template and
+    fields, so the app can show it in its own language with `explain(translate)`."""
+
+    template: str
+    fields: dict
+
+    def __new__(cls, template: str, **fields: object) -> Notice:
+        notice = super().__new__(cls, template.format(**fields))
+        notice.template, notice.fields = template, fields
+        return notice
+
+    def explain(self, translate: Translate = identity) -> str:
+        return translate(self.template).format(**self.fields)
+
+
+def _rows(rows: list) -> str:
+    return ", ".join(map(str, rows[:5]))
+
+
+TOO_RARE = {  # by whether the class has a single row
+    False: N_(
+        "class {name} has {total} rows (train.csv rows {rows}): too few to be in both the "
+        "training and the validation split; fix the class name if it is a typo, add rows of it, "
+        "or remove them"
+    ),
+    True: N_(
+        "class {name} has {total} row (train.csv row {rows}): too few to be in both the "
+        "training and the validation split; fix the class name if it is a typo, add rows of it, "
+        "or remove them"
+    ),
+}
 
 
 @dataclass
@@ -22,12 +57,13 @@ class SplitCheck:
     """Rows per class in the whole table, the training and the validation split; warnings."""
 
     counts: dict[str, tuple[int, int, int]]  # class -> (rows, train rows, validation rows)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
-    def classes_text(self) -> str:
+    def classes_text(self, translate: Translate = identity) -> str:
         """ "mask 16 rows (12 train / 4 validation), no-mask 8 rows (6 / 2)"."""
+        template = translate(N_("{name} {total} rows ({train} train / {val} validation)"))
         parts = [
-            f"{name} {total} rows ({train} train / {val} validation)"
+            template.format(name=name, total=total, train=train, val=val)
             for name, (total, train, val) in self.counts.items()
         ]
         return ", ".join(parts)
@@ -39,7 +75,7 @@ class Preflight:
 
     folder: DatasetFolder
     split: SplitCheck
-    warnings: list[str]
+    warnings: list[Notice]
 
 
 def check_split(
@@ -56,21 +92,32 @@ def check_split(
         train, val = int((labels[train_idx] == index).sum()), int((labels[val_idx] == index).sum())
         counts[name] = (total, train, val)
         rows = frame.loc[labels == index, "row"].tolist()
-        where = f"train.csv row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:5]))}"
         if train == 0 or val == 0:
-            raise DataError(
-                f"class {name!r} has {total} row{'s' if total > 1 else ''} ({where}): too few to "
-                "be in both the training and the validation split; fix the class name if it is "
-                "a typo, add rows of it, or remove them"
-            )
-        if name not in KNOWN_CLASSES:
+            raise DataError(TOO_RARE[total == 1], name=repr(name), total=total, rows=_rows(rows))
+        if name not in KNOWN_CLASSES:  # at least two rows: one on each side of the split
             warnings.append(
-                f"class {name!r} ({total} rows, {where}) is neither {' nor '.join(KNOWN_CLASSES)}"
-                ": it trains as a class of its own; fix it if it is a typo"
+                Notice(
+                    N_(
+                        "class {name} ({total} rows, train.csv rows {rows}) is neither {first} "
+                        "nor {second}: it trains as a class of its own; fix it if it is a typo"
+                    ),
+                    name=repr(name),
+                    total=total,
+                    rows=_rows(rows),
+                    first=KNOWN_CLASSES[0],
+                    second=KNOWN_CLASSES[1],
+                )
             )
         elif val < FEW_VALIDATION_ROWS:
             warnings.append(
-                f"class {name!r} has only {val} validation rows: its validation scores are noisy"
+                Notice(
+                    N_(
+                        "class {name} has only {val} validation rows: its validation scores are "
+                        "noisy"
+                    ),
+                    name=repr(name),
+                    val=val,
+                )
             )
     return SplitCheck(counts, warnings)
 
@@ -86,19 +133,31 @@ def preflight(
     a class too rare to split). The bad rows skipped are in the warnings. `load` reads the
     dataset folder (a UI passes its cached reader)."""
     if config.model.pretrained and not pretrained_available(config.model.name):
-        raise SettingError(missing_weights_template(config.model.name))
+        template, fields = missing_weights_template(config.model.name)
+        raise SettingError(template, **fields)
     folder = (load or load_dataset)(config.data.root)
     warnings = []
     problems = folder.train.problems
     if problems and not skip_bad_rows:
         raise DataError(
-            f"{len(problems)} bad row(s), first: {problems[0]}; "
-            "fix them or pass --skip-bad-rows to use the good rows"
+            N_(
+                "{count} bad row(s), first: {first}; fix them or pass --skip-bad-rows to use the "
+                "good rows"
+            ),
+            count=len(problems),
+            first=problems[0],
         )
     if problems:
         warnings.append(
-            f"{len(problems)} row(s) of train.csv cannot be used (first: {problems[0]}); "
-            f"training uses the other {len(folder.train.frame)}"
+            Notice(
+                N_(
+                    "{count} row(s) of train.csv cannot be used (first: {first}); training uses "
+                    "the other {used}"
+                ),
+                count=len(problems),
+                first=problems[0],
+                used=len(folder.train.frame),
+            )
         )
     data = config.data
     split = check_split(folder, *train_val_positions(folder, data.val_fraction, data.split_seed))

@@ -15,6 +15,8 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from .messages import N_
+
 BBOX_PARAMS = A.BboxParams(format="albumentations", label_fields=["labels"], clip=True)
 
 
@@ -200,15 +202,17 @@ class Augmentation:
 
 
 AUGMENTATIONS: dict[str, Augmentation] = {
-    "none": Augmentation("no augmentation", list),
-    "flip": Augmentation("horizontal flip only", lambda: [CATALOGUE["HorizontalFlip"].create()]),
+    "none": Augmentation(N_("no augmentation"), list),
+    "flip": Augmentation(
+        N_("horizontal flip only"), lambda: [CATALOGUE["HorizontalFlip"].create()]
+    ),
     "notebook": Augmentation(
-        "the notebook's five: flip, brightness/contrast, motion blur, hue/saturation, affine",
+        N_("the notebook's five: flip, brightness/contrast, motion blur, hue/saturation, affine"),
         lambda: [CATALOGUE[name].create() for name in NOTEBOOK_AUGMENTATIONS],
     ),
     # Webcam frames show smaller, off-centre faces than the training crops.
     "zoom_out": Augmentation(
-        "the notebook's, with faces shrunk and moved like in webcam frames, some grayscale",
+        N_("the notebook's, with faces shrunk and moved like in webcam frames, some grayscale"),
         lambda: [
             *(CATALOGUE[name].create() for name in NOTEBOOK_AUGMENTATIONS[:-1]),
             CATALOGUE["Affine"].create(p=0.7, scale=(0.45, 1.1), translate=0.2),

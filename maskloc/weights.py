@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .messages import ExplainedError
+from .messages import N_, ExplainedError
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ _SOURCES = {
     ),
     "resnet50": (
         "resnet50-0676ba61.pth",
-        "copy torchvision's resnet50-0676ba61.pth into "
-        + str(Path(torch.hub.get_dir(), "checkpoints")),
+        "",  # no package: the file is copied into torch's hub folder by hand
         _hub_cache_file,
     ),
 }
@@ -84,15 +83,30 @@ def find_weights(arch: str) -> Path | None:
     return path if path is not None and sha256_prefix_matches(path) else None
 
 
-def missing_weights_template(arch: str) -> str:
+def missing_weights_template(arch: str) -> tuple[str, dict[str, str]]:
     """Why `arch` cannot start from ImageNet weights here and what to do, as a SettingError
-    template (it names the setting as the CLI flag or the Train page checkbox)."""
+    template and its fields (it names the setting as the CLI flag or the Train page checkbox)."""
     if arch not in _SOURCES:
-        return f"no ImageNet weights are known for {arch}: {{model.pretrained:off}}"
-    name, how, _ = _SOURCES[arch]
+        return N_("no ImageNet weights are known for {model}: {model.pretrained:off}"), {
+            "model": arch
+        }
+    name, command, _ = _SOURCES[arch]
+    if command:
+        return (
+            N_(
+                "ImageNet weights for {model} ({file}) are not on this machine and cannot be "
+                "downloaded here: {model.pretrained:off} to train from random weights, or "
+                "install them: {command}"
+            ),
+            {"model": arch, "file": name, "command": command},
+        )
     return (
-        f"ImageNet weights for {arch} ({name}) are not on this machine and cannot be downloaded "
-        f"here: {{model.pretrained:off}} to train from random weights, or {how}"
+        N_(
+            "ImageNet weights for {model} ({file}) are not on this machine and cannot be "
+            "downloaded here: {model.pretrained:off} to train from random weights, or copy "
+            "torchvision's {file} into {folder}"
+        ),
+        {"model": arch, "file": name, "folder": str(Path(torch.hub.get_dir(), "checkpoints"))},
     )
 
 
@@ -102,7 +116,8 @@ def load_pretrained_state(arch: str) -> dict[str, torch.Tensor]:
     if path is None:
         from .config import SettingError  # its wording of the setting, flag and checkbox
 
-        raise WeightsUnavailable(str(SettingError(missing_weights_template(arch))))
+        template, fields = missing_weights_template(arch)
+        raise WeightsUnavailable(str(SettingError(template, **fields)))
     logger.info("ImageNet weights for %s: %s", arch, path)
     return torch.load(path, map_location="cpu", weights_only=True)
 

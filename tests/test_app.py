@@ -337,7 +337,7 @@ def test_train_refuses_pretrained_own_cnn(env):
     at.button(key="train_start").click().run()
     assert not at.exception
     assert texts(at.error) == [
-        "Not started: own_cnn has no ImageNet weights: untick 'ImageNet-pretrained backbone'."
+        "Not started: own_cnn has no ImageNet weights: untick 'ImageNet weights'."
     ]
     assert run_states(at) == []
 
@@ -355,7 +355,7 @@ def test_train_names_the_checkbox_when_imagenet_weights_are_missing(env, monkeyp
     assert not at.exception
     (error,) = texts(at.error)
     assert error.startswith("Not started: ImageNet weights for resnet50 (resnet50-0676ba61.pth)")
-    assert "untick 'ImageNet-pretrained backbone' to train from random weights" in error
+    assert "untick 'ImageNet weights' to train from random weights" in error
     assert run_states(at) == [] and not jobs_of(env)
 
 
@@ -366,12 +366,12 @@ def test_train_names_the_checkbox_when_imagenet_weights_are_missing(env, monkeyp
         (
             "train_patience",
             None,
-            "Not started: 'Early-stopping patience' must be a number, got None.",
+            "Not started: 'Patience' must be a number, got None.",
         ),
         (
             "train_frozen_blocks",
             14,
-            "Not started: 'Frozen backbone blocks' is 14, but own_cnn has 4",
+            "Not started: 'Frozen blocks' is 14, but own_cnn has 4",
         ),
     ],
 )

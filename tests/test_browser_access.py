@@ -60,7 +60,7 @@ def test_two_sessions_own_their_runs_and_the_teacher_may_act(tmp_path):
             bob = _open_train(browser.new_context(viewport={"width": 1400, "height": 1000}), url)
 
             # Alice starts a long run (many epochs, patience as long): it trains until stopped.
-            for label, value in (("Epochs", "400"), ("Early-stopping patience", "100")):
+            for label, value in (("Epochs", "400"), ("Patience", "100")):
                 field = alice.get_by_role("spinbutton", name=label, exact=True)
                 field.fill(value)
                 field.press("Enter")

@@ -68,7 +68,7 @@ def test_missing_weights_are_named_before_the_dataset_is_read(monkeypatch, tmp_p
     config = override(preset("full"), {"data.root": str(tmp_path / "nowhere")})
     with pytest.raises(SettingError) as error:
         preflight(config)
-    assert "untick 'ImageNet-pretrained backbone'" in error.value.for_page()
+    assert "untick 'ImageNet weights'" in error.value.for_page()
     assert "use --no-pretrained" in error.value.for_cli()
     with pytest.raises(DataError, match="dataset folder not found"):  # once weights are not asked
         preflight(override(config, {"model.pretrained": False}))

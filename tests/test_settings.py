@@ -78,7 +78,7 @@ def test_every_setting_has_a_train_flag_that_reaches_its_field():
         (
             {"train.alpha": 1.5},
             "--alpha must be within [0, 1], got 1.5",
-            "'alpha (weight of the box loss)' must be within [0, 1], got 1.5",
+            "'alpha: box weight' must be within [0, 1], got 1.5",
         ),
         ({"train.batch_size": None}, "--batch-size must be a number, got None", "'Batch size'"),
         ({"train.epochs": 2.5}, "--epochs must be a whole number, got 2.5", "'Epochs'"),
@@ -86,12 +86,12 @@ def test_every_setting_has_a_train_flag_that_reaches_its_field():
         (
             {"model.name": "own_cnn", "model.pretrained": True},
             "own_cnn has no ImageNet weights: use --no-pretrained",
-            "own_cnn has no ImageNet weights: untick 'ImageNet-pretrained backbone'",
+            "own_cnn has no ImageNet weights: untick 'ImageNet weights'",
         ),
         (
             {"train.cache_stem": True, "train.class_weighting": "sampler"},
             "--cache-stem does not work with --class-weighting 'sampler'",
-            "'Cache the frozen blocks' features (fast)' does not work with 'Class balance'",
+            "'Cache frozen blocks' does not work with 'Class balance'",
         ),
         (
             {"model.name": "resnet50", "model.box_head": "fused"},
