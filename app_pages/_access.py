@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import SESSION_MODEL_KEY, registry, runs_root
-from app_pages._i18n import t
+from app_pages._i18n import error_text, t
 
 __all__ = ["SESSION_MODEL_KEY"]  # re-exported for pages
 from maskloc.access import PASSWORD_ENV, AccessDenied, AccessPolicy, Actor
@@ -59,7 +59,9 @@ def _unlock() -> None:
     try:
         policy().unlock(actor(), attempt)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Teacher mode refused: {error}").format(error=error)
+        st.session_state[MESSAGE_KEY] = t("Teacher mode refused: {error}").format(
+            error=error_text(error)
+        )
         return
     st.session_state[TEACHER_KEY] = True
     st.session_state.pop(MESSAGE_KEY, None)
@@ -104,14 +106,14 @@ def guarded_stop(name: str) -> None:
     try:
         policy().stop(registry(), actor(), name)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Not stopped: {error}").format(error=error)
+        st.session_state[MESSAGE_KEY] = t("Not stopped: {error}").format(error=error_text(error))
 
 
 def guarded_delete(name: str) -> bool:
     try:
         policy().delete(registry(), actor(), name)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Not deleted: {error}").format(error=error)
+        st.session_state[MESSAGE_KEY] = t("Not deleted: {error}").format(error=error_text(error))
         return False
     if Path(st.session_state.get(SESSION_MODEL_KEY) or ".").parent.name == name:
         st.session_state.pop(SESSION_MODEL_KEY, None)
@@ -122,7 +124,7 @@ def guarded_activate(checkpoint: Path) -> None:
     try:
         policy().activate_for_everyone(registry(), actor(), checkpoint)
     except AccessDenied as error:
-        st.session_state[MESSAGE_KEY] = t("Not changed: {error}").format(error=error)
+        st.session_state[MESSAGE_KEY] = t("Not changed: {error}").format(error=error_text(error))
 
 
 def claim(run_path: Path) -> None:
