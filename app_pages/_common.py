@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,12 @@ def device_text() -> str:
     if torch.cuda.is_available():
         return t("GPU: {name}").format(name=torch.cuda.get_device_name(0))
     return t("CPU ({n} threads, no GPU found)").format(n=torch.get_num_threads())
+
+
+def shown_words(words: dict[str, str]) -> Callable[[str], str]:
+    """A picker's format_func: each English value's words translated now, in this run (the
+    values themselves, kept in session state, never change with the language)."""
+    return {value: t(message) for value, message in words.items()}.__getitem__
 
 
 def reason_text(reason: str) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from app_pages._common import shown_words
 from app_pages._i18n import N_, t
 from maskloc.predict import Predictor
 from maskloc.saliency import Saliency, explain, heat_overlay
@@ -27,7 +28,7 @@ def saliency_choice(key: str) -> str:
     return st.radio(
         t("What the model looked at"),
         list(CHOICES),
-        format_func=lambda choice: t(CHOICES[choice]),
+        format_func=shown_words(CHOICES),
         horizontal=True,
         key=key,
         help=t(HELP),

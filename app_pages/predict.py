@@ -11,6 +11,7 @@ from app_pages._common import (
     dataset_or_stop,
     describe_model,
     model_chooser,
+    shown_words,
 )
 from app_pages._i18n import N_, error_text, number, percent, t
 from app_pages._presence import framing_notes, said_no_face
@@ -62,7 +63,7 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
         horizontal=True,
         key="predict_split",
         help=t(SPLIT_HELP),
-        format_func=lambda name: t(SPLIT_NAMES[name]),
+        format_func=shown_words(SPLIT_NAMES),
     )
     tta = right.checkbox(t("Flip test-time augmentation"), key="predict_tta")
     try:
@@ -107,7 +108,12 @@ def evaluate_tab(choice: ModelChoice, folder: DatasetFolder) -> None:
 
     st.subheader(t("Ground truth (green) vs prediction (red)"))
     controls = st.columns([2, 2, 1], vertical_alignment="bottom")
-    sort = controls[0].selectbox(t("Order"), list(SORTS), key="predict_sort", format_func=t)
+    sort = controls[0].selectbox(
+        t("Order"),
+        list(SORTS),
+        key="predict_sort",
+        format_func=shown_words({name: name for name in SORTS}),
+    )
     wrong_only = controls[1].checkbox(t("Only wrong classes"), key="predict_wrong_only")
     with controls[1]:
         looked = saliency_choice("predict_saliency")
