@@ -43,6 +43,10 @@ HEADERS = {
     "confidence": N_("confidence"),
     "face_score": N_("face_score"),
     "true_class": N_("true_class"),
+    "true_xmin": N_("true_xmin"),
+    "true_ymin": N_("true_ymin"),
+    "true_xmax": N_("true_xmax"),
+    "true_ymax": N_("true_ymax"),
     "iou": N_("iou"),
     "correct": N_("correct"),
 }
