@@ -14,15 +14,17 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 import torch
 
+from app_pages._i18n import N_, error_text, number, t
 from maskloc.checkpoint import CheckpointError
 from maskloc.config import DEFAULT_CHECKPOINT, DEFAULT_DATA, DEFAULT_RUNS
-from maskloc.data import DataError, DatasetFolder, load_dataset
+from maskloc.data import DataError, DatasetFolder, explain_reason, load_dataset
 from maskloc.images import ImageError
 from maskloc.jobs import JobRegistry
 from maskloc.layout import LAYOUT_NAMES, NO_FACE_CSV
@@ -51,8 +53,19 @@ def bundled_checkpoint() -> Path:
 
 def device_text() -> str:
     if torch.cuda.is_available():
-        return f"GPU: {torch.cuda.get_device_name(0)}"
-    return f"CPU ({torch.get_num_threads()} threads, no GPU found)"
+        return t("GPU: {name}").format(name=torch.cuda.get_device_name(0))
+    return t("CPU ({n} threads, no GPU found)").format(n=torch.get_num_threads())
+
+
+def shown_words(words: dict[str, str]) -> Callable[[str], str]:
+    """A picker's format_func: each English value's words translated now, in this run (the
+    values themselves, kept in session state, never change with the language)."""
+    return {value: t(message) for value, message in words.items()}.__getitem__
+
+
+def reason_text(reason: str) -> str:
+    """A refused row's reason in this session's language."""
+    return explain_reason(reason, t)
 
 
 def fmt_seconds(seconds: float | None) -> str:
@@ -85,13 +98,15 @@ def cluster_backend(address: str):
 def training_place(jobs: JobRegistry) -> str:
     """Where new runs train, in one line for a page; a cluster that cannot be reached says so."""
     if jobs.backend is None:
-        return "Runs train on this server, one at a time (a second one waits in the queue)."
+        return t("Runs train on this server, one at a time (a second one waits in the queue).")
     from maskloc.cluster import ClusterError
 
     try:
         return jobs.backend.describe() + "."
     except ClusterError as error:
-        return f"Runs go to a Dask cluster that cannot be used now: {error}"
+        return t("Runs go to a Dask cluster that cannot be used now: {error}").format(
+            error=error_text(error)
+        )
 
 
 def registry() -> JobRegistry:
@@ -111,14 +126,17 @@ def dataset_signature(root: Path) -> tuple:
     return tuple(parts)
 
 
-@st.cache_data(show_spinner="Reading and checking the dataset…", max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8)
 def _load_folder(root: str, signature: tuple) -> DatasetFolder:
     return load_dataset(root)
 
 
 def load_folder(root: str | Path) -> DatasetFolder:
     root = Path(root)
-    return _load_folder(str(root), dataset_signature(root))
+    # the spinner here, not in the decorator: its words are this session's (it shows only after
+    # half a second, so a cached folder never flashes it)
+    with st.spinner(t("Reading and checking the dataset…")):
+        return _load_folder(str(root), dataset_signature(root))
 
 
 # --- dataset chooser ------------------------------------------------------------------------------
@@ -155,7 +173,7 @@ def _unpack_upload() -> None:
     try:
         root = unpack_dataset_zip(upload.getvalue(), runs_root() / "uploads", upload.name)
     except UploadError as error:
-        st.session_state["data_zip_error"] = str(error)
+        st.session_state["data_zip_error"] = error  # shown in the language of the moment
         return
     st.session_state[DATA_KEY] = str(root)
     st.session_state["data_root"] = str(root)
@@ -167,32 +185,38 @@ def dataset_sidebar() -> Path:
         st.session_state["data_root"] = str(data_root())
     with st.sidebar:
         st.text_input(
-            "Dataset folder",
+            t("Dataset folder"),
             key="data_root",
             on_change=_keep_choice,
-            help="A folder in the competition layout: train.csv, test.csv (optional), "
-            "test_labels.csv (optional) and images/.",
+            help=t(
+                "A folder in the competition layout: train.csv, test.csv (optional), "
+                "test_labels.csv (optional) and images/."
+            ),
         )
-        st.button("Use the bundled dataset", key="data_bundled", on_click=_use_bundled)
+        st.button(t("Use the bundled dataset"), key="data_bundled", on_click=_use_bundled)
         user_sets = [d.name for d in list_datasets()]
         if user_sets:
             st.selectbox(
-                "…or one of your datasets",
+                t("…or one of your datasets"),
                 [None, *user_sets],
                 key="data_user",
                 on_change=_use_user_dataset,
                 format_func=lambda name: name or "—",
-                help="Collected on the Collect page or imported (MASKLOC_USER_DATA).",
+                help=t("Collected on the Collect page or imported (MASKLOC_USER_DATA)."),
             )
         st.file_uploader(
-            "…or upload a dataset zip",
+            t("…or upload a dataset zip"),
             type=["zip"],
             key="data_zip",
             on_change=_unpack_upload,
-            help="The competition layout zipped: train.csv, images/, optional test files.",
+            help=t("The competition layout zipped: train.csv, images/, optional test files."),
         )
         if "data_zip_error" in st.session_state:
-            st.error(f"Cannot use this zip: {st.session_state['data_zip_error']}")
+            st.error(
+                t("Cannot use this zip: {error}").format(
+                    error=error_text(st.session_state["data_zip_error"])
+                )
+            )
     return data_root()
 
 
@@ -202,10 +226,13 @@ def dataset_or_stop() -> DatasetFolder:
     try:
         return load_folder(root)
     except DataError as error:
-        st.error(f"Cannot use this dataset: {error}")
+        st.error(t("Cannot use this dataset: {error}").format(error=error_text(error)))
         if root.resolve() == default_data_root().resolve():
             st.info(
-                "The bundled dataset is missing. Build it with `python -m maskloc build-dataset`."
+                t(
+                    "The bundled dataset is missing. Build it with "
+                    "`python -m maskloc build-dataset`."
+                )
             )
         st.stop()
         raise  # st.stop() raises; this keeps type checkers content
@@ -214,7 +241,7 @@ def dataset_or_stop() -> DatasetFolder:
 # --- models ---------------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _predictor(path: str, mtime_ns: int) -> Predictor:
     return Predictor(path)
 
@@ -222,7 +249,8 @@ def _predictor(path: str, mtime_ns: int) -> Predictor:
 def predictor_for(path: str | Path) -> Predictor:
     """Loaded once per process and file version (a retrained best.pt is reloaded)."""
     path = Path(path)
-    return _predictor(str(path.resolve()), path.stat().st_mtime_ns)
+    with st.spinner(t("Loading the model…")):  # in this session's words, only if it takes time
+        return _predictor(str(path.resolve()), path.stat().st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -232,42 +260,96 @@ class ModelChoice:
     predictor: Predictor
 
 
-def model_options() -> dict[str, Path]:
-    """Label -> checkpoint: this session's own choice, the active model, the bundled one, then
-    each run's best."""
-    options: dict[str, Path] = {}
+@dataclass(frozen=True)
+class Option:
+    """A choice in a picker: `key` (English, kept in session state whatever the language), the
+    words shown for it in this session's language, and what it stands for."""
+
+    key: str
+    shown: str
+    value: Path | str
+
+
+# A run's state (maskloc.runs.STATUSES) in words a page shows.
+RUN_STATES = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "finished": N_("finished"),
+    "stopped": N_("stopped"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+}
+
+
+def _option(template: str, value: Path | str, **fields: str) -> Option:
+    return Option(template.format(**fields), t(template).format(**fields), value)
+
+
+def _model_options() -> list[Option]:
+    """This session's own choice, the active model, the bundled one, then each run's best."""
+    options = []
     mine = Path(st.session_state.get(SESSION_MODEL_KEY) or "")
     if mine.name and mine.is_file():
-        options[f"Your model ({mine.parent.name})"] = mine
+        options.append(_option(N_("Your model ({name})"), mine, name=mine.parent.name))
     active = registry().active_checkpoint()
     if active is not None:
-        options[f"Active model ({active.parent.name})"] = active
+        options.append(_option(N_("Active model ({name})"), active, name=active.parent.name))
     bundled = bundled_checkpoint()
     if bundled.is_file():
-        options[f"Bundled model ({bundled.name})"] = bundled
+        options.append(_option(N_("Bundled model ({name})"), bundled, name=bundled.name))
     for run in registry().runs():
         if run.checkpoint is not None and run.checkpoint not in (active, mine):
-            options[f"Run {run.name} ({run.state})"] = run.checkpoint
+            template = N_("Run {name} ({state})")
+            options.append(
+                Option(
+                    template.format(name=run.name, state=run.state),
+                    t(template).format(
+                        name=run.name, state=t(RUN_STATES.get(run.state, run.state))
+                    ),
+                    run.checkpoint,
+                )
+            )
     return options
 
 
-IMAGENET = "ImageNet (or random, as the form says)"
+def model_options() -> dict[str, Path]:
+    """Key -> checkpoint (keys stay English: they are what session state keeps)."""
+    return {option.key: Path(option.value) for option in _model_options()}
 
 
-def starting_points() -> dict[str, str]:
-    """Label -> TrainConfig.init_from: ImageNet (""), the bundled model, each run's best."""
-    points = {IMAGENET: ""}
+def model_labels() -> dict[str, str]:
+    """Key -> the words shown for that model in this session's language."""
+    return {option.key: option.shown for option in _model_options()}
+
+
+IMAGENET = N_("ImageNet (or random, as the form says)")
+
+
+def _starting_points() -> list[Option]:
+    points = [Option(IMAGENET, t(IMAGENET), "")]
     bundled = bundled_checkpoint()
     if bundled.is_file():
-        points[f"the bundled model ({bundled.name})"] = str(bundled)
+        points.append(_option(N_("the bundled model ({name})"), str(bundled), name=bundled.name))
     for run in registry().runs():
         if run.checkpoint is not None:
-            points[f"run {run.name}"] = str(run.checkpoint)
+            points.append(_option(N_("run {name}"), str(run.checkpoint), name=run.name))
     return points
 
 
+def starting_points() -> dict[str, str]:
+    """Key -> TrainConfig.init_from: ImageNet (""), the bundled model, each run's best."""
+    return {point.key: str(point.value) for point in _starting_points()}
+
+
+def starting_point_labels() -> dict[str, str]:
+    """Key -> the words shown for that starting point (a picker's format_func)."""
+    return {point.key: point.shown for point in _starting_points()}
+
+
 def _uploaded_checkpoint(key: str) -> Path | None:
-    upload = st.file_uploader("Checkpoint file (.pt)", type=["pt", "pth"], key=f"{key}_upload_file")
+    upload = st.file_uploader(
+        t("Checkpoint file (.pt)"), type=["pt", "pth"], key=f"{key}_upload_file"
+    )
     if upload is None:
         return None
     cache = st.session_state.setdefault("_uploaded_checkpoints", {})
@@ -282,25 +364,29 @@ def _uploaded_checkpoint(key: str) -> Path | None:
     return cache[upload.file_id]
 
 
-UPLOAD = "Upload a checkpoint…"
+UPLOAD = N_("Upload a checkpoint…")
 
 
 def model_chooser(key: str) -> ModelChoice | None:
     """A model picker; None (after saying why) when no usable model is there."""
-    options = model_options()
+    listed = _model_options()
+    options = {option.key: Path(option.value) for option in listed}
+    shown = {option.key: option.shown for option in listed} | {UPLOAD: t(UPLOAD)}
     if not options:
         st.warning(
-            f"No trained model yet: the bundled model `{bundled_checkpoint()}` is missing and no "
-            "run has a checkpoint. Train one on the Train page, or upload a checkpoint below."
+            t(
+                "No trained model yet: the bundled model `{path}` is missing and no run has a "
+                "checkpoint. Train one on the Train page, or upload a checkpoint below."
+            ).format(path=bundled_checkpoint())
         )
-    label = st.selectbox("Model", [*options, UPLOAD], key=key)
+    label = st.selectbox(t("Model"), [*options, UPLOAD], key=key, format_func=shown.get)
     path = _uploaded_checkpoint(key) if label == UPLOAD else options[label]
     if path is None:
         return None
     try:
         return ModelChoice(label, path, predictor_for(path))
     except (*USER_ERRORS, OSError) as error:
-        st.error(f"Cannot load this model: {error}")
+        st.error(t("Cannot load this model: {error}").format(error=error_text(error)))
         return None
 
 
@@ -308,13 +394,14 @@ def describe_model(choice: ModelChoice) -> str:
     meta = choice.predictor.meta
     config = meta.get("model_config", {})
     scores = meta.get("metrics", {})
-    text = (
-        f"`{config.get('name', '?')}` · {choice.predictor.image_size} px · classes: "
-        f"{', '.join(choice.predictor.class_names)}"
+    text = t("`{name}` · {size} px · classes: {classes}").format(
+        name=config.get("name", "?"),
+        size=choice.predictor.image_size,
+        classes=", ".join(choice.predictor.class_names),
     )
     if "mean_iou" in scores:
-        text += (
-            f" · validation IoU {scores['mean_iou']:.2f}, accuracy "
-            f"{scores.get('accuracy', float('nan')):.2f}"
+        text += " · " + t("validation IoU {iou}, accuracy {accuracy}").format(
+            iou=number(scores["mean_iou"], 2),
+            accuracy=number(scores.get("accuracy", float("nan")), 2),
         )
     return text

@@ -13,12 +13,14 @@ import functools
 import gettext
 import io
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 from maskloc.messages import ExplainedError
@@ -76,6 +78,15 @@ def t(message: str) -> str:
 def number(value: float, digits: int = 3) -> str:
     """A metric for display: a decimal comma in Spanish. Never for CSV or JSON output."""
     return format_decimal(value, format="0." + "0" * digits, locale=current_language())
+
+
+def percent(share: float, digits: int = 0) -> str:
+    """A share (0.46) for display as a percentage in the locale's way: "46%", "46 %"."""
+    language = current_language()
+    pattern = Locale.parse(language).percent_formats[None].pattern  # "#,##0%", "#,##0\xa0%"
+    if digits:
+        pattern = re.sub(r"0(?=[^0-9#]*$)", "0." + "0" * digits, pattern, count=1)
+    return format_percent(share, format=pattern, locale=language)
 
 
 def error_text(error: BaseException) -> str:

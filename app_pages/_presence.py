@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._i18n import N_, t
+from app_pages._i18n import N_, number, percent, t
 from maskloc.predict import COME_CLOSER_SHARE, Prediction
 
 SEVERAL_FACES_NOTE = N_(
@@ -23,14 +23,14 @@ def said_no_face(prediction: Prediction, threshold: float | None) -> bool:
     if prediction.face:
         return False
     score = prediction.face_score if prediction.face_score is not None else 0.0
-    st.markdown("## " + t("No face found · face score {score}").format(score=f"{score:.0%}"))
+    st.markdown("## " + t("No face found · face score {score}").format(score=percent(score)))
     if threshold is not None:
         st.caption(
             t(
                 "The face-present score {score} is under this model's threshold {threshold} "
                 "(chosen on validation), so it gives no mask verdict. Face the camera, close "
                 "enough that your face fills a good part of the picture."
-            ).format(score=f"{score:.2f}", threshold=f"{threshold:.2f}")
+            ).format(score=number(score, 2), threshold=number(threshold, 2))
         )
     return True
 
@@ -43,8 +43,8 @@ def framing_notes(prediction: Prediction) -> None:
                 "Come closer: the face box spans {share} of the picture's shorter side (under "
                 "{limit}); the model learned on faces that fill much more of it, so this verdict "
                 "is less reliable."
-            ).format(share=f"{prediction.face_share:.0%}", limit=f"{COME_CLOSER_SHARE:.0%}")
+            ).format(share=percent(prediction.face_share), limit=percent(COME_CLOSER_SHARE))
         )
     score = prediction.face_score
-    shown = "" if score is None else " " + t("Face score {score}.").format(score=f"{score:.0%}")
+    shown = "" if score is None else " " + t("Face score {score}.").format(score=percent(score))
     st.caption(t(SEVERAL_FACES_NOTE) + shown)

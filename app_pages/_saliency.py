@@ -7,15 +7,17 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from app_pages._common import shown_words
+from app_pages._i18n import N_, t
 from maskloc.predict import Predictor
 from maskloc.saliency import Saliency, explain, heat_overlay
 
-CHOICES = {
-    "off": "off",
-    "class": "for the class (mask / no-mask)",
-    "box": "for the box",
+CHOICES = {  # value (kept in session state) -> words shown
+    "off": N_("off"),
+    "class": N_("for the class (mask / no-mask)"),
+    "box": N_("for the box"),
 }
-HELP = (
+HELP = N_(
     "Grad-CAM on the last feature map: red where the features pushed the decision most, dark "
     "where they did not matter. A wrong answer often looked at the wrong place."
 )
@@ -24,12 +26,12 @@ HELP = (
 def saliency_choice(key: str) -> str:
     """'off', 'class' or 'box', from a horizontal radio under `key`."""
     return st.radio(
-        "What the model looked at",
+        t("What the model looked at"),
         list(CHOICES),
-        format_func=CHOICES.get,
+        format_func=shown_words(CHOICES),
         horizontal=True,
         key=key,
-        help=HELP,
+        help=t(HELP),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import ModelChoice, bundled_checkpoint, predictor_for, runs_root
+from app_pages._i18n import error_text, t
 from maskloc.answer_cache import AnswerCache
 from maskloc.checkpoint import CheckpointError
 from maskloc.onnx_export import OnnxFiles, export_available
@@ -55,14 +56,15 @@ def webcam_predictor(choice: ModelChoice) -> tuple[Predictor, str]:
         try:
             return _onnx_predictor(str(ready)), "ONNX Runtime"
         except CheckpointError as error:  # shown in the page's caption
-            return choice.predictor, f"PyTorch (the ONNX copy is unusable: {error})"
+            unusable = t("PyTorch (the ONNX copy is unusable: {error})")
+            return choice.predictor, unusable.format(error=error_text(error))
     if not export_available():
-        return choice.predictor, "PyTorch (install requirements-onnx.txt for ONNX Runtime)"
+        return choice.predictor, t("PyTorch (install requirements-onnx.txt for ONNX Runtime)")
     failed = files.error(choice.path)
     if failed:
-        return choice.predictor, f"PyTorch (ONNX export failed: {failed})"
+        return choice.predictor, t("PyTorch (ONNX export failed: {error})").format(error=failed)
     files.build_in_background(choice.path)
-    return choice.predictor, "PyTorch (the ONNX Runtime copy is being prepared)"
+    return choice.predictor, t("PyTorch (the ONNX Runtime copy is being prepared)")
 
 
 def onnx_download_bytes(checkpoint: Path) -> bytes:

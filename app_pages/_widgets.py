@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from app_pages._i18n import t
+from app_pages._i18n import percent, t
 
 
 def page_of(rows: pd.DataFrame, per_page: int, where: DeltaGenerator, key: str) -> pd.DataFrame:
@@ -30,4 +30,4 @@ def page_of(rows: pd.DataFrame, per_page: int, where: DeltaGenerator, key: str) 
 def probability_bars(probabilities: Mapping[str, float]) -> None:
     """One bar per class, most likely first, with its percentage."""
     for name, probability in sorted(probabilities.items(), key=lambda kv: -kv[1]):
-        st.progress(probability, text=f"{name}: {probability:.1%}")
+        st.progress(probability, text=f"{name}: {percent(probability, 1)}")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataset_or_stop
-from app_pages._i18n import t
+from app_pages._i18n import error_text, number, t
 from maskloc import drawing
 from maskloc.augment import augment_sample, describe_applied
 from maskloc.augment_export import export_augmented
@@ -110,7 +110,7 @@ row = frame[frame["filename"] == name].iloc[0]
 try:
     image = read_rgb(row["path"])
 except ImageError as error:
-    st.error(str(error))
+    st.error(error_text(error))
     st.stop()
 height, width = image.shape[:2]
 box = [row["xmin"] / width, row["ymin"] / height, row["xmax"] / width, row["ymax"] / height]
@@ -199,7 +199,7 @@ if "export_zip" in st.session_state:
     file_name, data, report = st.session_state["export_zip"]
     st.success(t("Ready: {report}.").format(report=report))
     st.download_button(
-        t("Download {name} ({size} MB)").format(name=file_name, size=f"{len(data) / 2**20:.1f}"),
+        t("Download {name} ({size} MB)").format(name=file_name, size=number(len(data) / 2**20, 1)),
         data=data,
         file_name=file_name,
         mime="application/zip",

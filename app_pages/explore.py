@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import dataset_or_stop
-from app_pages._i18n import t
+from app_pages._common import dataset_or_stop, reason_text
+from app_pages._i18n import N_, error_text, t
 from app_pages._import import import_sidebar
 from app_pages._widgets import page_of
 from maskloc import charts, drawing
@@ -12,6 +12,7 @@ from maskloc.images import ImageError, read_rgb
 
 PER_PAGE = 24
 HIDDEN_COLUMNS = ["path", "row"]
+PROBLEM_HEADERS = [N_("file"), N_("row"), N_("field"), N_("reason")]
 
 st.title(t("Explore the dataset"))
 import_sidebar()
@@ -59,7 +60,7 @@ for row in page_of(shown, PER_PAGE, controls[1], "explore_page").to_dict("record
     try:
         image = read_rgb(row["path"], draft=256)
     except ImageError as error:
-        st.warning(str(error))
+        st.warning(error_text(error))
         continue
     sx, sy = image.shape[1] / row["width"], image.shape[0] / row["height"]  # draft shrinks
     box = (row["xmin"] * sx, row["ymin"] * sy, row["xmax"] * sx, row["ymax"] * sy)
@@ -80,7 +81,8 @@ if folder.problems:
     )
     st.dataframe(
         pd.DataFrame(
-            [vars(p) for p in folder.problems], columns=["file", "row", "field", "reason"]
+            [(p.file, p.row, p.field, reason_text(p.reason)) for p in folder.problems],
+            columns=[t(header) for header in PROBLEM_HEADERS],
         ),
         hide_index=True,
         key="explore_problems",

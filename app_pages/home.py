@@ -12,12 +12,13 @@ from app_pages._common import (
     describe_model,
     device_text,
     load_folder,
+    model_labels,
     model_options,
     predictor_for,
     registry,
     training_place,
 )
-from app_pages._i18n import t
+from app_pages._i18n import error_text, t
 from app_pages._site import PAGES
 
 st.title(t("maskloc: mask or no mask, and where is the face?"))
@@ -40,7 +41,7 @@ with data_col:
     try:
         folder = load_folder(root)
     except USER_ERRORS as error:
-        st.error(t("Not usable: {error}").format(error=error))
+        st.error(t("Not usable: {error}").format(error=error_text(error)))
     else:
         counts = folder.train.frame["class"].value_counts()
         st.markdown(
@@ -67,10 +68,15 @@ with model_col:
         label, path = next(iter(options.items()))
         try:
             st.markdown(
-                f"**{label}**  \n" + describe_model(ModelChoice(label, path, predictor_for(path)))
+                f"**{model_labels()[label]}**  \n"
+                + describe_model(ModelChoice(label, path, predictor_for(path)))
             )
         except USER_ERRORS as error:
-            st.error(t("{label} cannot be loaded: {error}").format(label=label, error=error))
+            st.error(
+                t("{label} cannot be loaded: {error}").format(
+                    label=model_labels()[label], error=error_text(error)
+                )
+            )
 
 with hw_col:
     st.subheader(t("Hardware"))
@@ -98,7 +104,7 @@ def apply_scheduler() -> None:
         backend.check_workers()  # connects and checks that workers can run maskloc
     except ClusterError as error:
         backend.close()
-        st.session_state["home_scheduler_error"] = str(error)
+        st.session_state["home_scheduler_error"] = error  # shown in the language of the moment
         return
     jobs.backend = backend
 
@@ -127,7 +133,11 @@ with st.expander(t("Where training runs")):
         t("Apply"), key="home_scheduler_apply", on_click=apply_scheduler, disabled=not allowed
     )
     if "home_scheduler_error" in st.session_state:
-        st.error(t("Not switched: {error}").format(error=st.session_state["home_scheduler_error"]))
+        st.error(
+            t("Not switched: {error}").format(
+                error=error_text(st.session_state["home_scheduler_error"])
+            )
+        )
 
 st.divider()
 st.subheader(t("Pages"))

@@ -18,7 +18,7 @@ import torch
 
 from .config import ModelConfig
 from .ensemble import EnsembleModel
-from .messages import ExplainedError
+from .messages import N_, ExplainedError, Translate, identity
 from .models import LocalizationModel
 
 FORMAT = "maskloc-checkpoint/1"
@@ -27,8 +27,17 @@ FORMAT = "maskloc-checkpoint/1"
 logger = logging.getLogger(__name__)
 
 
+UPLOADED = N_("uploaded checkpoint")  # the name of a checkpoint that came as bytes
+
+
 class CheckpointError(ExplainedError, ValueError):
-    """A file that is not a usable maskloc checkpoint; the message says why."""
+    """A file that is not a usable maskloc checkpoint; the message says why (`file` names it)."""
+
+    def explain(self, translate: Translate = identity) -> str:
+        if self.fields.get("file") != UPLOADED:
+            return super().explain(translate)
+        fields = {**self.fields, "file": translate(UPLOADED)}
+        return translate(self.template).format(**fields)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -106,30 +115,38 @@ def _plain(value: Any) -> Any:
 
 def read_checkpoint(source: str | Path | bytes) -> dict[str, Any]:
     """The checkpoint dict, refusing anything that is not one (never runs pickled code)."""
-    name = str(source) if not isinstance(source, bytes) else "uploaded checkpoint"
+    name = str(source) if not isinstance(source, bytes) else UPLOADED
     try:
         handle = io.BytesIO(source) if isinstance(source, bytes) else source
         payload = torch.load(handle, map_location="cpu", weights_only=True)
     except FileNotFoundError as error:
-        raise CheckpointError(f"{name}: file not found") from error
+        raise CheckpointError(N_("{file}: file not found"), file=name) from error
     except pickle.UnpicklingError as error:
         if "Unsupported global" in str(error):
             raise CheckpointError(
-                f"{name}: refused, it holds code or objects other than weights"
+                N_("{file}: refused, it holds code or objects other than weights"), file=name
             ) from error
-        raise CheckpointError(f"{name}: not a readable PyTorch checkpoint") from error
+        raise CheckpointError(N_("{file}: not a readable PyTorch checkpoint"), file=name) from error
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
-        raise CheckpointError(f"{name}: not a readable PyTorch checkpoint ({error})") from error
+        raise CheckpointError(
+            N_("{file}: not a readable PyTorch checkpoint ({detail})"), file=name, detail=error
+        ) from error
     except Exception as error:  # torch's unpickler fails in many ways on foreign bytes
         raise CheckpointError(
-            f"{name}: not a readable PyTorch checkpoint ({type(error).__name__}: {error})"
+            N_("{file}: not a readable PyTorch checkpoint ({detail})"),
+            file=name,
+            detail=f"{type(error).__name__}: {error}",
         ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{name}: not a maskloc checkpoint (no '{FORMAT}' marker)")
+        raise CheckpointError(
+            N_("{file}: not a maskloc checkpoint (no '{marker}' marker)"), file=name, marker=FORMAT
+        )
     missing = sorted(REQUIRED_KEYS - payload.keys())
     if "members" not in payload and missing:
         raise CheckpointError(
-            f"{name}: not a complete maskloc checkpoint (no {', '.join(missing)})"
+            N_("{file}: not a complete maskloc checkpoint (no {missing})"),
+            file=name,
+            missing=", ".join(missing),
         )
     return payload
 
@@ -144,15 +161,21 @@ def ensemble_payload(sources: list[str | Path]) -> dict[str, Any]:
     """One ensemble checkpoint's content from member checkpoints that share classes, input size
     and validation split. Weights are stored as float16 (half the file, same answers to ~1e-3)."""
     if len(sources) < 2:
-        raise CheckpointError("an ensemble needs at least two checkpoints")
+        raise CheckpointError(N_("an ensemble needs at least two checkpoints"))
     payloads = [read_checkpoint(source) for source in sources]
     first, first_data = payloads[0], payloads[0].get("run_config", {}).get("data", {})
     for source, payload in zip(sources, payloads, strict=True):
         if "members" in payload:
-            raise CheckpointError(f"{source}: is an ensemble already; list its members instead")
+            raise CheckpointError(
+                N_("{file}: is an ensemble already; list its members instead"), file=source
+            )
         missing = REQUIRED_KEYS - payload.keys()
         if missing:
-            raise CheckpointError(f"{source}: not a complete checkpoint (no {sorted(missing)})")
+            raise CheckpointError(
+                N_("{file}: not a complete checkpoint (no {missing})"),
+                file=source,
+                missing=sorted(missing),
+            )
         data = payload.get("run_config", {}).get("data", {})
         for key, mine, theirs in (
             ("class_names", payload["class_names"], first["class_names"]),
@@ -160,8 +183,15 @@ def ensemble_payload(sources: list[str | Path]) -> dict[str, Any]:
         ):
             if mine != theirs:
                 raise CheckpointError(
-                    f"{source}: {key} {mine!r} differs from {sources[0]}'s {theirs!r}; members "
-                    "must share classes, input size and validation split"
+                    N_(
+                        "{file}: {key} {mine} differs from {first}'s {theirs}; members must "
+                        "share classes, input size and validation split"
+                    ),
+                    file=source,
+                    key=key,
+                    mine=repr(mine),
+                    first=sources[0],
+                    theirs=repr(theirs),
                 )
     members = [
         {
@@ -206,7 +236,7 @@ def load_model(
 ) -> tuple[LocalizationModel | EnsembleModel, dict[str, Any]]:
     """Rebuild the model (or ensemble) from a checkpoint, in eval mode on CPU, with its metadata."""
     payload = read_checkpoint(source)
-    name = str(source) if not isinstance(source, bytes) else "uploaded checkpoint"
+    name = str(source) if not isinstance(source, bytes) else UPLOADED
     try:
         classes = len(payload["class_names"])
         if "members" in payload:
@@ -217,7 +247,11 @@ def load_model(
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[-1] if lines else type(error).__name__  # torch's last line names a tensor
         more = f" and {len(lines) - 2} more" if len(lines) > 2 else ""
-        raise CheckpointError(f"{name}: does not fit its architecture ({reason}{more})") from error
+        raise CheckpointError(
+            N_("{file}: does not fit its architecture ({detail})"),
+            file=name,
+            detail=f"{reason}{more}",
+        ) from error
     logger.info(
         "loaded %s: %s, classes %s, %s px",
         name,

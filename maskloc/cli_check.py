@@ -60,6 +60,7 @@ def check_line(file: str, prediction: Any) -> str:
 
 def run_check(args: argparse.Namespace) -> int:
     from .images import ImageError
+    from .messages import N_
     from .predict import Predictor
 
     predictor = Predictor(args.checkpoint)
@@ -67,7 +68,7 @@ def run_check(args: argparse.Namespace) -> int:
     for file in args.images:
         try:
             if not Path(file).is_file():
-                raise ImageError(f"{file}: file not found")
+                raise ImageError(N_("{file}: file not found"), file=file)
             prediction = predictor.predict(file)
         except ImageError as error:
             failed += 1

@@ -15,7 +15,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +42,7 @@ from .layout import (
     TRAIN_CSV,
     safe_image_path,
 )
-from .messages import ExplainedError
+from .messages import N_, ExplainedError, identity
 from .progress import Progress
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -57,6 +57,35 @@ class DataError(ExplainedError, ValueError):
     """A whole file is unusable (missing, empty, wrong columns); the message names it."""
 
 
+class Reason(str):
+    """Why a row was refused: the English sentence (a plain str for the CLI, the logs and the
+    importers), keeping its template and fields so the app can say it in its own language."""
+
+    template: str
+    fields: dict
+
+    def __new__(cls, template: str, **fields: object) -> Reason:
+        text = super().__new__(cls, template.format(**fields) if fields else template)
+        text.template, text.fields = template, fields
+        return text
+
+    def __reduce__(self):  # the app caches dataset folders (pickled): keep template and fields
+        return (_reason, (self.template, self.fields))
+
+    def explain(self, translate: Callable[[str], str] = identity) -> str:
+        text = translate(self.template)
+        return text.format(**self.fields) if self.fields else text
+
+
+def _reason(template: str, fields: dict) -> Reason:
+    return Reason(template, **fields)
+
+
+def explain_reason(reason: str, translate: Callable[[str], str] = identity) -> str:
+    """A row problem's reason in the caller's language (a plain str stays as it is)."""
+    return reason.explain(translate) if isinstance(reason, Reason) else reason
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """One rejected row: which file, which line (header is line 1), which field, why."""
@@ -64,7 +93,7 @@ class RowProblem:
     file: str
     row: int
     field: str
-    reason: str
+    reason: str  # a Reason when the library wrote it: translatable where it is shown
 
     def __str__(self) -> str:
         return f"{self.file} row {self.row}, {self.field}: {self.reason}"
@@ -91,15 +120,19 @@ class Table:
 def read_csv_text(path: Path) -> pd.DataFrame:
     """Cells as stripped strings; BOM, delimiter and header case handled; DataError if unusable."""
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(N_("{file}: file not found"), file=path)
     if path.stat().st_size > MAX_CSV_BYTES:
-        raise DataError(f"{path}: larger than {MAX_CSV_BYTES // 2**20} MB")
+        raise DataError(
+            N_("{file}: larger than {limit} MB"), file=path, limit=MAX_CSV_BYTES // 2**20
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text ({error.reason})") from error
+        raise DataError(
+            N_("{file}: not UTF-8 text ({detail})"), file=path, detail=error.reason
+        ) from error
     if not text.strip():
-        raise DataError(f"{path}: the file is empty")
+        raise DataError(N_("{file}: the file is empty"), file=path)
     first_line = text.splitlines()[0]
     try:
         delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t|").delimiter
@@ -114,7 +147,9 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             skipinitialspace=True,
         )
     except (pd.errors.ParserError, ValueError) as error:
-        raise DataError(f"{path}: cannot parse as CSV ({error})") from error
+        raise DataError(
+            N_("{file}: cannot parse as CSV ({detail})"), file=path, detail=error
+        ) from error
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame.apply(lambda column: column.str.strip())
 
@@ -123,8 +158,11 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], path: Path) ->
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(
-            f"{path.name}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(columns)} (found: {', '.join(map(str, frame.columns))})"
+            N_("{file}: missing column(s) {missing}; expected {expected} (found: {found})"),
+            file=path.name,
+            missing=", ".join(missing),
+            expected=", ".join(columns),
+            found=", ".join(map(str, frame.columns)),
         )
 
 
@@ -136,13 +174,20 @@ def check_row(
     try:
         path = safe_image_path(images_dir, row["filename"])
     except ValueError as error:
-        return {}, ("filename", str(error))
+        return {}, ("filename", _explained(error))
     if not path.is_file():
-        return {}, ("filename", f"{row['filename']!r} not found in {images_dir.name}/")
+        return {}, (
+            "filename",
+            Reason(
+                N_("{file} not found in {folder}/"),
+                file=repr(row["filename"]),
+                folder=images_dir.name,
+            ),
+        )
     try:
         width, height = upright_size(path)
     except ImageError as error:
-        return {}, ("filename", str(error).replace(str(path), repr(row["filename"])))
+        return {}, ("filename", _explained(error, {str(path): repr(row["filename"])}))
     parsed = {"path": str(path), "width": width, "height": height}
     if not with_boxes:
         return parsed, None
@@ -150,30 +195,63 @@ def check_row(
         try:
             value = float(row[column])
         except ValueError:
-            return {}, (column, f"{row[column]!r} is not a number")
+            return {}, (column, Reason(N_("{value} is not a number"), value=repr(row[column])))
         if not math.isfinite(value):
-            return {}, (column, "missing or not finite")
+            return {}, (column, Reason(N_("missing or not finite")))
         if value < 0:
-            return {}, (column, f"{value:g} is negative")
+            return {}, (column, Reason(N_("{value} is negative"), value=f"{value:g}"))
         parsed[column] = value
     if parsed["xmin"] >= parsed["xmax"]:
         return {}, (
             "xmax",
-            f"xmin {parsed['xmin']:g} must be below xmax {parsed['xmax']:g}",
+            Reason(
+                N_("xmin {low} must be below xmax {high}"),
+                low=f"{parsed['xmin']:g}",
+                high=f"{parsed['xmax']:g}",
+            ),
         )
     if parsed["ymin"] >= parsed["ymax"]:
         return {}, (
             "ymax",
-            f"ymin {parsed['ymin']:g} must be below ymax {parsed['ymax']:g}",
+            Reason(
+                N_("ymin {low} must be below ymax {high}"),
+                low=f"{parsed['ymin']:g}",
+                high=f"{parsed['ymax']:g}",
+            ),
         )
     if parsed["xmax"] > width or parsed["ymax"] > height:
-        return {}, ("xmax/ymax", f"box reaches outside the {width}x{height} image")
+        return {}, (
+            "xmax/ymax",
+            Reason(
+                N_("box reaches outside the {width}x{height} image"), width=width, height=height
+            ),
+        )
     name = row["class"]
     if not name:
-        return {}, ("class", "empty class name")
+        return {}, ("class", Reason(N_("empty class name")))
     if classes is not None and name not in classes:
-        return {}, ("class", f"unknown class {name!r}; known: {', '.join(classes)}")
+        return {}, (
+            "class",
+            Reason(
+                N_("unknown class {name}; known: {known}"),
+                name=repr(name),
+                known=", ".join(classes),
+            ),
+        )
     return parsed, None
+
+
+def _explained(error: Exception, renames: dict[str, str] | None = None) -> str:
+    """An error as a row's reason: an ExplainedError keeps its template and fields (a field that
+    holds a full path is renamed to the CSV's own file name); any other stays plain English."""
+    renames = renames or {}
+    if not isinstance(error, ExplainedError):
+        return str(error)
+    fields = {
+        key: renames.get(str(value), value) if isinstance(value, str | Path) else value
+        for key, value in error.fields.items()
+    }
+    return Reason(error.template, **fields)
 
 
 def read_table(
@@ -195,7 +273,7 @@ def read_table(
                     csv_path.name,
                     line,
                     "filename",
-                    f"duplicate of row {first_seen[name]}",
+                    Reason(N_("duplicate of row {row}"), row=first_seen[name]),
                 )
             )
             continue
@@ -264,8 +342,10 @@ def read_no_face(csv_path: Path, images_dir: Path) -> Table:
     missing = [c for c in NO_FACE_COLUMNS if c not in raw_columns]
     if missing:
         raise DataError(
-            f"{csv_path.name}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(NO_FACE_COLUMNS)}"
+            N_("{file}: missing column(s) {missing}; expected {expected}"),
+            file=csv_path.name,
+            missing=", ".join(missing),
+            expected=", ".join(NO_FACE_COLUMNS),
         )
     frame = table.frame
     bad = ~frame["split"].isin(NO_FACE_SPLITS)
@@ -273,7 +353,12 @@ def read_no_face(csv_path: Path, images_dir: Path) -> Table:
     for row, split in zip(frame.loc[bad, "row"], frame.loc[bad, "split"], strict=True):
         problems.append(
             RowProblem(
-                csv_path.name, int(row), "split", f"{split!r} is not one of {NO_FACE_SPLITS}"
+                csv_path.name,
+                int(row),
+                "split",
+                Reason(
+                    N_("{value} is not one of {known}"), value=repr(split), known=NO_FACE_SPLITS
+                ),
             )
         )
     return Table(frame[~bad].reset_index(drop=True), problems)
@@ -283,13 +368,17 @@ def load_dataset(root: str | Path) -> DatasetFolder:
     """Read and validate a competition-layout folder; DataError if train.csv itself is unusable."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: dataset folder not found")
+        raise DataError(N_("{folder}: dataset folder not found"), folder=root)
     images = root / IMAGES_DIR
     if not images.is_dir():
-        raise DataError(f"{root}: no images/ folder")
+        raise DataError(N_("{folder}: no images/ folder"), folder=root)
     train = read_table(root / TRAIN_CSV, images)
     if train.frame.empty:
-        raise DataError(f"{root / TRAIN_CSV}: no usable rows ({len(train.problems)} rejected)")
+        raise DataError(
+            N_("{file}: no usable rows ({n} rejected)"),
+            file=root / TRAIN_CSV,
+            n=len(train.problems),
+        )
     test = read_table(root / TEST_CSV, images, False) if (root / TEST_CSV).is_file() else None
     class_names = class_names_for(train.frame)
     test_labels = None

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .messages import ExplainedError
+from .messages import N_, ExplainedError, Translate, identity
 
 # Far above any photo a classroom uploads, far below a decompression bomb (20000 x 20000).
 # Checked by `_open` on the header, for our reads only: PIL's global MAX_IMAGE_PIXELS is left
@@ -22,8 +22,17 @@ _SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
 
 
+UPLOADED = N_("uploaded image")  # the name of an image that came as bytes
+
+
 class ImageError(ExplainedError, ValueError):
-    """An image that cannot be used; the message says why."""
+    """An image that cannot be used; the message says why (`file` names it)."""
+
+    def explain(self, translate: Translate = identity) -> str:
+        if self.fields.get("file") != UPLOADED:
+            return super().explain(translate)
+        fields = {**self.fields, "file": translate(UPLOADED)}
+        return translate(self.template).format(**fields)
 
 
 def _open(
@@ -36,18 +45,22 @@ def _open(
 
     `draft` lets libjpeg decode at a reduced scale when only a small image is wanted (much faster).
     """
-    name = str(source) if isinstance(source, str | Path) else "uploaded image"
+    name = str(source) if isinstance(source, str | Path) else UPLOADED
     try:
         if isinstance(source, bytes):
             source = io.BytesIO(source)
         elif isinstance(source, str | Path) and Path(source).stat().st_size == 0:
-            raise ImageError(f"{name}: the file is empty")
+            raise ImageError(N_("{file}: the file is empty"), file=name)
         if isinstance(source, io.BytesIO) and not source.getbuffer().nbytes:
-            raise ImageError(f"{name}: the file is empty")
+            raise ImageError(N_("{file}: the file is empty"), file=name)
         image = Image.open(source)
         if image.width * image.height > MAX_PIXELS:
             raise ImageError(
-                f"{name}: {image.width}x{image.height} pixels exceeds the limit of {MAX_PIXELS:,}"
+                N_("{file}: {width}x{height} pixels exceeds the limit of {limit}"),
+                file=name,
+                width=image.width,
+                height=image.height,
+                limit=f"{MAX_PIXELS:,}",
             )
         if decode:
             if draft and image.format == "JPEG":
@@ -56,13 +69,15 @@ def _open(
     except ImageError:
         raise
     except FileNotFoundError as error:
-        raise ImageError(f"{name}: file not found") from error
+        raise ImageError(N_("{file}: file not found"), file=name) from error
     except Image.DecompressionBombError as error:
-        raise ImageError(f"{name}: too many pixels (limit {MAX_PIXELS:,})") from error
+        raise ImageError(
+            N_("{file}: too many pixels (limit {limit})"), file=name, limit=f"{MAX_PIXELS:,}"
+        ) from error
     except UnidentifiedImageError as error:
-        raise ImageError(f"{name}: not an image file PIL can read") from error
+        raise ImageError(N_("{file}: not an image file PIL can read"), file=name) from error
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{name}: cannot decode ({error})") from error
+        raise ImageError(N_("{file}: cannot decode ({detail})"), file=name, detail=error) from error
     return image
 
 
@@ -90,15 +105,23 @@ def read_rgb(source: ImageSource, draft: int | None = None) -> np.ndarray:
         if array.ndim == 2:
             array = np.repeat(array[..., None], 3, axis=2)
         if array.ndim != 3 or array.shape[2] not in (3, 4):
-            raise ImageError(f"array image must be HxW, HxWx3 or HxWx4, got shape {array.shape}")
+            raise ImageError(
+                N_("array image must be HxW, HxWx3 or HxWx4, got shape {shape}"),
+                shape=array.shape,
+            )
         if array.dtype != np.uint8:
-            raise ImageError(f"array image must be uint8, got {array.dtype}")
+            raise ImageError(N_("array image must be uint8, got {dtype}"), dtype=array.dtype)
         array = np.ascontiguousarray(array[..., :3])
     else:
         image = source if isinstance(source, Image.Image) else _open(source, draft=draft)
         array = np.asarray(to_rgb(image))
     if min(array.shape[:2]) < MIN_SIDE:
-        raise ImageError(f"image is {array.shape[1]}x{array.shape[0]}: smaller than {MIN_SIDE} px")
+        raise ImageError(
+            N_("image is {width}x{height}: smaller than {limit} px"),
+            width=array.shape[1],
+            height=array.shape[0],
+            limit=MIN_SIDE,
+        )
     return array
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from .messages import N_, ExplainedError
+
 TRAIN_CSV, TEST_CSV, TEST_LABELS_CSV, IMAGES_DIR = (
     "train.csv",
     "test.csv",
@@ -33,6 +35,10 @@ TRAIN, VAL, TEST, ALL = "train", "val", "test", "all"
 EVAL_SPLITS = (VAL, TEST, ALL)
 
 
+class UnsafeName(ExplainedError, ValueError):
+    """A file name that may not be used to reach an image; the message says why."""
+
+
 def safe_image_path(images_dir: Path, filename: str) -> Path:
     """images_dir/filename resolved, refusing a name that is empty, holds a NUL byte, is
     absolute or has a drive, climbs out with '..', or leads outside images_dir through a link.
@@ -40,16 +46,20 @@ def safe_image_path(images_dir: Path, filename: str) -> Path:
     Raises ValueError naming the file; CSVs, uploads and annotation files are never trusted.
     """
     if not filename or not filename.strip():
-        raise ValueError("empty filename")
+        raise UnsafeName(N_("empty filename"))
     if "\x00" in filename:
-        raise ValueError(f"{filename!r} holds a NUL byte")
+        raise UnsafeName(N_("{file} holds a NUL byte"), file=repr(filename))
     folder = f"{images_dir.name}/"
     for flavour in (PurePosixPath, PureWindowsPath):
         pure = flavour(filename)
         if pure.is_absolute() or pure.drive or ".." in pure.parts:
-            raise ValueError(f"{filename!r} must be a plain name inside {folder}")
+            raise UnsafeName(
+                N_("{file} must be a plain name inside {folder}"),
+                file=repr(filename),
+                folder=folder,
+            )
     root = images_dir.resolve()
     path = (root / filename).resolve()
     if not path.is_relative_to(root):
-        raise ValueError(f"{filename!r} points outside {folder}")
+        raise UnsafeName(N_("{file} points outside {folder}"), file=repr(filename), folder=folder)
     return path

@@ -27,6 +27,7 @@ from .data import (
 from .engine import Predictions, resolve_device, run_model, to_float_images
 from .images import ImageSource, read_rgb
 from .layout import ALL, BOX_COLUMNS, EVAL_SPLITS, SUBMISSION_COLUMNS, TEST, TRAIN, VAL
+from .messages import N_
 from .metrics import presence_metrics
 from .progress import Progress
 
@@ -182,7 +183,9 @@ def split_table(folder: DatasetFolder, split: str, data_config: DataConfig) -> T
         return folder.train
     if split == TEST:
         if folder.test is None or folder.test_labels is None:
-            raise DataError(f"{folder.root}: --split test needs test.csv and test_labels.csv")
+            raise DataError(
+                N_("{folder}: --split test needs test.csv and test_labels.csv"), folder=folder.root
+            )
         wanted = set(folder.test.frame["filename"])
         labels = folder.test_labels
         return Table(labels.frame[labels.frame["filename"].isin(wanted)].reset_index(drop=True))
@@ -208,10 +211,14 @@ def evaluate(
     folder = load_dataset(data_root)
     table = split_table(folder, split, predictor.run_config.data)
     if table.frame.empty:
-        raise DataError(f"{data_root}: the {split} split has no usable labelled rows")
+        raise DataError(
+            N_("{folder}: the {split} split has no usable labelled rows"),
+            folder=data_root,
+            split=split,
+        )
     unknown = set(table.frame["class"]) - set(predictor.class_names)
     if unknown:
-        raise DataError(f"classes {sorted(unknown)} are not known to this model")
+        raise DataError(N_("classes {names} are not known to this model"), names=sorted(unknown))
     predictions = predictor.run_table(table, flip_tta, progress)
     metrics = predictions.metrics(predictor.presence_threshold)
     metrics.update(_no_face_scores(predictor, folder, split, table, predictions, flip_tta))
@@ -257,9 +264,9 @@ def predict_submission(
     """Predictions for every row of the folder's test.csv in the competition's format."""
     folder = load_dataset(data_root)
     if folder.test is None:
-        raise DataError(f"{data_root}: no test.csv to predict")
+        raise DataError(N_("{folder}: no test.csv to predict"), folder=data_root)
     if folder.test.frame.empty:
-        raise DataError(f"{data_root}/test.csv: no usable rows")
+        raise DataError(N_("{folder}/test.csv: no usable rows"), folder=data_root)
     return submission_frame(predictor.predict_table(folder.test, progress=progress))
 
 

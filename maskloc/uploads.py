@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from .layout import TRAIN_CSV
-from .messages import ExplainedError
+from .messages import N_, ExplainedError
 
 MAX_UNPACKED_BYTES = 500 * 1024**2
 MAX_ENTRIES = 20_000
@@ -30,7 +30,7 @@ def _dataset_root(folder: Path) -> Path:
     children = [child for child in folder.iterdir() if not child.name.startswith(("__", "."))]
     if len(children) == 1 and (children[0] / TRAIN_CSV).is_file():
         return children[0]
-    raise UploadError("the zip holds no train.csv at its top level or in one top folder")
+    raise UploadError(N_("the zip holds no train.csv at its top level or in one top folder"))
 
 
 def unpack_dataset_zip(data: bytes, into: Path, name: str = "upload.zip") -> Path:
@@ -47,26 +47,44 @@ def unpack_zip(data: bytes, into: Path, name: str = "upload.zip") -> Path:
     """Unpack any zip into a new folder under `into` (returned), refusing entries that would
     land outside it, symbolic links and archives over the size caps."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise UploadError(f"{name}: not a zip file")
+        raise UploadError(N_("{file}: not a zip file"), file=name)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = archive.infolist()
         if len(entries) > MAX_ENTRIES:
-            raise UploadError(f"{name}: more than {MAX_ENTRIES:,} entries")
+            raise UploadError(
+                N_("{file}: more than {limit} entries"), file=name, limit=f"{MAX_ENTRIES:,}"
+            )
         if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
-            raise UploadError(f"{name}: unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB")
+            raise UploadError(
+                N_("{file}: unpacks to more than {limit} MB"),
+                file=name,
+                limit=MAX_UNPACKED_BYTES // 2**20,
+            )
         for entry in entries:
             path = PurePosixPath(entry.filename.replace("\\", "/"))
             if path.is_absolute() or ".." in path.parts or ":" in entry.filename:
-                raise UploadError(f"{name}: entry {entry.filename!r} would land outside its folder")
+                raise UploadError(
+                    N_("{file}: entry {entry} would land outside its folder"),
+                    file=name,
+                    entry=repr(entry.filename),
+                )
             if entry.external_attr >> 28 == 0o12:  # a symlink entry
-                raise UploadError(f"{name}: entry {entry.filename!r} is a symbolic link")
+                raise UploadError(
+                    N_("{file}: entry {entry} is a symbolic link"),
+                    file=name,
+                    entry=repr(entry.filename),
+                )
         into.mkdir(parents=True, exist_ok=True)
         target = Path(tempfile.mkdtemp(prefix="dataset-", dir=into))
         try:
             for entry in entries:
                 destination = (target / entry.filename).resolve()
                 if not destination.is_relative_to(target.resolve()):
-                    raise UploadError(f"{name}: entry {entry.filename!r} would land outside")
+                    raise UploadError(
+                        N_("{file}: entry {entry} would land outside its folder"),
+                        file=name,
+                        entry=repr(entry.filename),
+                    )
                 if entry.is_dir():
                     destination.mkdir(parents=True, exist_ok=True)
                     continue
