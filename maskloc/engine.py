@@ -224,10 +224,12 @@ class Trainer:
         self.loss_fn = loss_fn.to(self.device)
         self.train_loader, self.val_loader = train_loader, val_loader
         self.stop_event = stop_event or threading.Event()
-        self.optimizer = torch.optim.AdamW(
-            model.parameter_groups(config.lr_backbone, config.lr_class_head, config.lr_box_head),
-            weight_decay=config.weight_decay,
+        groups = model.parameter_groups(
+            config.lr_backbone, config.lr_class_head, config.lr_box_head
         )
+        self.trained_parameters = [p for group in groups for p in group["params"]]
+        # One fused kernel per step instead of a loop over every tensor (CPU and CUDA alike).
+        self.optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay, fused=True)
         self.state = TrainerState()
         self.state.total_steps = config.steps or config.epochs * len(train_loader)
         self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -269,7 +271,7 @@ class Trainer:
             )
         self.optimizer.zero_grad(set_to_none=True)
         parts["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
+        torch.nn.utils.clip_grad_norm_(self.trained_parameters, 10.0, foreach=True)
         self.optimizer.step()
         self.scheduler.step()
         if self.ema is not None:
