@@ -513,18 +513,11 @@ class TrainConfig(_Checked):
     cached_variants: int = option(
         6, N_("augmented variants cached per image"), label=N_("Cached variants"), low=1, high=64
     )
-    init_checkpoint: str = option(
-        "",
-        N_(
-            "start from this checkpoint's weights (same model settings; a presence head it lacks "
-            "starts fresh)"
-        ),
-    )
     init_from: str = option(
         "",
         N_(
             "start from this checkpoint's weights, architecture, image size, normalisation and "
-            "classes (default preset then: finetune)"
+            "classes (default preset then: finetune); a face-presence head it lacks starts fresh"
         ),
     )
 

@@ -51,8 +51,9 @@ def adopt_checkpoint(config: RunConfig) -> dict[str, Any]:
     for name in ARCHITECTURE_FIELDS:
         if name in saved:
             setattr(config.model, name, saved[name])
-    # Checkpoints from before the face-presence output have no presence head.
-    config.model.presence = bool(saved.get("presence", False))
+    # A checkpoint from before the face-presence output has no presence head: the run still
+    # gets one when it asks (it starts fresh, learned from the data's no-face windows).
+    config.model.presence = config.model.presence or bool(saved.get("presence", False))
     config.model.pretrained = False  # the checkpoint's weights replace ImageNet's
     if config.data.image_size != int(payload["image_size"]):
         log.info(
@@ -86,6 +87,9 @@ def model_from_checkpoint(
             grown = torch.zeros_like(wanted)
             grown[: tensor.shape[0]] = tensor
             state[key] = grown
+    if model.presence_head is not None and not any(k.startswith("presence_head.") for k in state):
+        state.update({k: v for k, v in target.items() if k.startswith("presence_head.")})
+        log.info("the checkpoint has no face-presence head: it starts fresh")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

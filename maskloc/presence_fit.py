@@ -20,13 +20,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import atomic_write_bytes, checkpoint_bytes, read_checkpoint
+from .checkpoint import atomic_write_bytes, checkpoint_bytes
 from .config import ModelConfig, RunConfig
 from .data import LocalizationDataset, Progress
 from .engine import resolve_device, set_seed, to_float_images
+from .finetune import model_from_checkpoint, starting_checkpoint
 from .metrics import choose_presence_threshold, presence_metrics
 from .models import LocalizationModel
-from .trainer_setup import PreparedData, prepare_data, start_from_checkpoint
+from .trainer_setup import PreparedData, prepare_data
 from .transforms import train_transform
 
 logger = logging.getLogger(__name__)
@@ -130,12 +131,9 @@ def fit_presence(
     photo. Returns the validation presence metrics that were stored.
     """
     set_seed(settings.seed)
-    payload = read_checkpoint(checkpoint)
-    if "members" in payload:
-        raise ValueError(f"{checkpoint}: is an ensemble; fit presence on a single model")
+    payload = starting_checkpoint(checkpoint)  # refuses an ensemble or an incomplete file
     entry = {**payload["model_config"], "pretrained": False, "presence": True}
-    model = LocalizationModel(ModelConfig(**entry))
-    start_from_checkpoint(model, checkpoint)
+    model = model_from_checkpoint(ModelConfig(**entry), payload, payload["class_names"])
     run_config = RunConfig.from_dict(payload.get("run_config", {}))
     data_config = run_config.data
     data_config.root, data_config.image_size = str(data_root), int(payload["image_size"])

@@ -6,14 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
-from .checkpoint import read_checkpoint
 from .config import DataConfig, RunConfig
 from .data import (
     IMAGE_CACHE,
@@ -215,8 +213,6 @@ def build_trainer(
         model = model_from_checkpoint(config.model, payload, data.folder.class_names)
     else:
         model = LocalizationModel(config.model, data.mean, data.std)
-        if config.train.init_checkpoint:
-            start_from_checkpoint(model, config.train.init_checkpoint)
     weights = None
     if config.train.class_weighting == "balanced":
         weights = balanced_class_weights(torch.from_numpy(data.labels[data.train_idx]), num_classes)
@@ -230,36 +226,6 @@ def build_trainer(
         )
     train_loader, val_loader = make_loaders(data, config, device)
     return Trainer(model, train_loader, val_loader, loss_fn, config.train, device, stop_event)
-
-
-def start_from_checkpoint(model: LocalizationModel, path: str | Path) -> None:
-    """Copy a trained checkpoint's weights (normalisation buffers included) into `model`.
-
-    Only a presence head the checkpoint lacks may be missing: it keeps its fresh initialisation,
-    which is how an older model gains the face-present output without training from ImageNet.
-    """
-    payload = read_checkpoint(path)
-    if "members" in payload:
-        raise ValueError(f"{path}: is an ensemble; start from one of its members")
-    theirs = {"presence": False, **payload.get("model_config", {})}
-    ours = asdict(model.config)
-    differing = [
-        key
-        for key in ours
-        if key not in ("pretrained", "presence", "dropout") and ours[key] != theirs.get(key)
-    ]
-    if differing:
-        raise ValueError(
-            f"{path}: its model differs in {', '.join(differing)} "
-            f"({', '.join(f'{k}={theirs.get(k)!r}' for k in differing)}); use the same settings"
-        )
-    result = model.load_state_dict(payload["state_dict"], strict=False)
-    foreign = [k for k in result.missing_keys if not k.startswith("presence_head.")]
-    if foreign or result.unexpected_keys:
-        raise ValueError(
-            f"{path}: weights do not fit (missing {foreign[:3]}, unexpected "
-            f"{result.unexpected_keys[:3]})"
-        )
 
 
 def trained_model(trainer: Trainer) -> LocalizationModel:

@@ -24,12 +24,12 @@ from maskloc.config import (
     TrainConfig,
 )
 from maskloc.data import NO_FACE_LABEL, Table, load_dataset
+from maskloc.finetune import adopt_checkpoint, model_from_checkpoint
 from maskloc.losses import LocalizationLoss, balanced_class_weights
 from maskloc.metrics import choose_presence_threshold, presence_metrics
-from maskloc.models import LocalizationModel
 from maskloc.predict import Prediction, Predictor, evaluate
 from maskloc.runs import train_run
-from maskloc.trainer_setup import prepare_data, start_from_checkpoint
+from maskloc.trainer_setup import prepare_data
 
 OLD_FORMAT = ROOT / "tests" / "fixtures" / "old_format_own_cnn.pt"
 # What the old-format fixture answered for OLD_INPUT before the presence output existed
@@ -229,18 +229,17 @@ def test_an_old_checkpoint_loads_without_presence_and_answers_as_before():
     assert prediction.face is True and prediction.face_score is None
 
 
-def test_an_old_checkpoint_gains_a_fresh_presence_head(tmp_path):
-    config = ModelConfig("own_cnn", pretrained=False, box_head="gap", dropout=0.0)
-    model = LocalizationModel(config)
-    start_from_checkpoint(model, OLD_FORMAT)
+@pytest.mark.parametrize("asks_for_presence", [True, False])
+def test_a_run_from_an_old_checkpoint_gains_a_fresh_presence_head_if_it_asks(asks_for_presence):
+    config = RunConfig()
+    config.train.init_from, config.model.presence = str(OLD_FORMAT), asks_for_presence
+    payload = adopt_checkpoint(config)
+    assert config.model.name == "own_cnn" and config.model.presence is asks_for_presence
+    model = model_from_checkpoint(config.model, payload, payload["class_names"])
     old, _ = load_model(OLD_FORMAT)
-    for key, value in old.state_dict().items():
+    for key, value in old.state_dict().items():  # every old weight kept exactly
         assert torch.equal(model.state_dict()[key], value), key
-    assert model.presence_head is not None
-    with pytest.raises(ValueError, match="differs in box_head"):
-        start_from_checkpoint(
-            LocalizationModel(ModelConfig("own_cnn", pretrained=False)), OLD_FORMAT
-        )
+    assert (model.presence_head is not None) is asks_for_presence
 
 
 def test_too_small_asks_to_come_closer():
