@@ -8,7 +8,9 @@ Without Chromium the test skips locally but fails under CI=true: it must never s
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, require_chromium
@@ -119,21 +121,140 @@ def test_a_deep_link_as_the_first_request_gets_the_real_navigation(browser, tmp_
         stop_app(server)
 
 
-def test_a_spanish_browser_gets_spanish_navigation(browser, app_url):
-    """A browser set to Spanish: the app follows the browser's language without any setting."""
-    from app_pages._i18n import catalogue
-    from app_pages._site import PAGES
+def _page_heading(script: str) -> str:
+    """The English message a page script shows as its title, read from the script itself:
+    its one `st.title(t("..."))` (or `column.title(t("..."))`)."""
+    for node in ast.walk(ast.parse((ROOT / script).read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "title"
+            and node.args
+            and isinstance(inner := node.args[0], ast.Call)
+            and isinstance(inner.func, ast.Name)
+            and inner.func.id == "t"
+            and isinstance(inner.args[0], ast.Constant)
+        ):
+            return inner.args[0].value
+    raise AssertionError(f"{script} has no st.title(t(...))")
 
-    context = browser.new_context(locale="es-ES")
+
+def _english_leftovers(tab, messages) -> list[str]:
+    """The messages whose English text the page still shows: a sentence anywhere in the page's
+    text, a single word only as a whole element's text (the literal part before any {field})."""
+    body = tab.inner_text("body")
+    found = []
+    for message in messages:
+        text = message.split("{")[0].strip()
+        hit = text in body if " " in text else tab.get_by_text(text, exact=True).count() > 0
+        if hit:
+            found.append(text)
+    return found
+
+
+def _spanish_webcam_photo(tab, es) -> None:
+    """The fake camera shows no face: the answer is the Spanish "No face found", never a verdict."""
+    take = tab.get_by_role("button", name="Take Photo")  # Streamlit's own label: not translated
+    take.wait_for()
+    tab.wait_for_timeout(1500)  # let the fake camera deliver frames
+    take.click()
+    before, after = es("No face found · face score {score}").split("{score}")
+    verdict = tab.get_by_text(before.strip()).first
+    verdict.wait_for()
+    assert re.fullmatch(rf"{re.escape(before)}\d+\s?%{re.escape(after)}", verdict.inner_text())
+    assert tab.get_by_text(re.compile(r"^\S+ (mask|no-mask) · \d+")).count() == 0
+
+
+# Per page (by script name): what to wait for before the screenshot, and English messages the
+# page shows that must not appear untranslated (besides its title, heading and the navigation).
+SPANISH_WALK = {
+    "home": (
+        lambda tab, es: None,
+        ["Dataset", "Hardware", "Where training runs", "Pages"],
+    ),
+    "explore": (
+        lambda tab, es: _images_loaded(tab, 6),
+        ["training images", "refused rows", "Refused rows", "No image of the chosen classes."],
+    ),
+    "augment": (
+        lambda tab, es: _images_loaded(tab, 5),
+        ["Pick transforms (applied in this order)", "New random draw", "Copies per image"],
+    ),
+    "train": (  # the page and its form only: no training is started here
+        lambda tab, es: (
+            tab.get_by_role("button", name=es("Start training")).wait_for(),
+            tab.get_by_role("spinbutton", name=es("Epochs"), exact=True).wait_for(),
+        ),
+        ["Start training", "Start alpha sweep", "Epochs", "More settings", "Training now"],
+    ),
+    "predict": (
+        lambda tab, es: tab.get_by_text(es("balanced accuracy")).first.wait_for(timeout=120_000),
+        ["balanced accuracy", "Evaluate", "Submission", "One image", "Download as ONNX"],
+    ),
+    "collect": (
+        lambda tab, es: tab.get_by_role("button", name="Take Photo").wait_for(),
+        [
+            "Snapshot",
+            "Take a snapshot or upload photos to start.",
+            "Empty so far: the first Add creates it.",
+        ],
+    ),
+    "webcam": (_spanish_webcam_photo, ["Snapshot", "No face found · face score {score}"]),
+}
+
+
+def test_a_spanish_browser_gets_spanish_navigation(browser, app_url):
+    """A browser set to Spanish, with no other setting: the app follows the browser's language.
+    Walks every page through the sidebar navigation; each shows its Spanish title, no error and
+    none of its known English texts (artifacts/screenshots/<page>-es.png)."""
+    from app_pages._i18n import catalogue
+    from app_pages._site import PAGES, PageInfo
+
+    es = catalogue("es").gettext
+    names = [Path(p.path).stem for p in PAGES]
+    assert set(SPANISH_WALK) == set(names), "every page of the app is walked"
+    headings = {name: _page_heading(p.path) for name, p in zip(names, PAGES, strict=True)}
+    everywhere = [p.title for p in PAGES]  # the navigation, on every page
+    checked = everywhere + [p.what for p in PAGES] + list(headings.values())
+    checked += [m for _, extra in SPANISH_WALK.values() for m in extra]
+    untranslated = [m for m in checked if es(m) == m]
+    assert not untranslated, f"the Spanish catalogue lacks {untranslated}"
+
+    context = browser.new_context(locale="es-ES", viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["camera"])
     try:
         tab = context.new_page()
         tab.set_default_timeout(60_000)
-        _open(tab, app_url, "maskloc: ¿mascarilla o no, y dónde está la cara?")
+        _open(tab, app_url, es(headings["home"]))
         nav = tab.locator('[data-testid="stSidebarNav"] a')
         titles = [t.strip().splitlines()[-1] for t in nav.all_inner_texts()]
-        assert titles == [catalogue("es").gettext(p.title) for p in PAGES]
+        assert titles == [es(p.title) for p in PAGES]
         assert titles[0] == "Inicio"
-        tab.screenshot(path=str(SHOTS / "home-es.png"))
+
+        def click(info: PageInfo, name: str) -> None:
+            link = nav.filter(has_text=es(info.title))
+            assert link.count() == 1
+            link.click()
+            tab.wait_for_url(re.compile(rf"/{name}(\?.*)?$" if name != names[0] else r"/(\?.*)?$"))
+            tab.get_by_role("heading", name=es(headings[name])).first.wait_for()
+            _settle(tab)
+
+        for name, info in zip(names, PAGES, strict=True):
+            if name != names[0]:  # Home was opened by its address, every other page by a click
+                click(info, name)
+            ready, extra = SPANISH_WALK[name]
+            ready(tab, es)
+            _settle(tab)
+            _no_exception(tab)
+            english = everywhere + [headings[name]] + extra
+            if name == "home":  # Home describes every other page
+                english += [p.what for p in PAGES[1:]]
+                for p in PAGES[1:]:
+                    tab.get_by_text(es(p.what)).first.wait_for()
+            assert not _english_leftovers(tab, english), f"English on the Spanish {name} page"
+            tab.screenshot(path=str(SHOTS / f"{name}-es.png"))
+        click(PAGES[0], names[0])  # and back Home through the navigation too
+        _no_exception(tab)
     finally:
         context.close()
 
