@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .jobs import RunSnapshot, loss_shares
+from .messages import N_, Text
 from .metrics import SCORES as _SCORES
 
 
@@ -20,14 +21,18 @@ def _score(value: float | None) -> str:
 
 
 def progress_text(s: RunSnapshot) -> str:
-    """How far a run got, in epochs (or steps in step mode)."""
+    """How far a run got, in epochs (or steps in step mode); a Text, shown translated."""
     if s.state == "queued":
-        return "waiting"
+        return Text(N_("waiting"))
     if s.state == "running" and not s.step:
-        return "preparing"
+        return Text(N_("preparing"))
     if s.config.train.steps:
-        return f"step {s.step} of {s.config.train.steps}" if s.state == "running" else str(s.step)
-    return f"{s.epoch} of {s.config.train.epochs}" if s.state == "running" else str(s.epoch)
+        if s.state != "running":
+            return str(s.step)
+        return Text(N_("step {step} of {total}"), step=s.step, total=s.config.train.steps)
+    if s.state != "running":
+        return str(s.epoch)
+    return Text(N_("{done} of {total}"), done=s.epoch, total=s.config.train.epochs)
 
 
 def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
