@@ -482,7 +482,7 @@ def runs_section() -> None:
         st.info(t("No runs yet in `{folder}`.").format(folder=jobs.root))
         return
     by_name = {s.name: s for s in runs}
-    show_table(runs_table(runs), "train_runs_table")
+    show_table(runs_table(runs, t), "train_runs_table")
 
     st.markdown(f"**{t('Compare runs')}**")
     with_history = [s.name for s in runs if s.history]
@@ -529,8 +529,6 @@ def show_table(table, key: str) -> None:
     shown = table.copy()
     if "state" in shown:
         shown["state"] = shown["state"].map(lambda state: t(STATE_NAMES.get(state, state)))
-    if "epochs" in shown:  # "2 of 12", "waiting": the library's words
-        shown["epochs"] = shown["epochs"].map(library_text)
     if decimal_text(0.5) != "0.5":  # a decimal comma: the numbers as text, written the same way
         for column in shown.columns:
             if shown[column].dtype.kind == "f":

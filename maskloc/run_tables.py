@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .jobs import RunSnapshot, loss_shares
-from .messages import N_, Text
+from .messages import N_, Text, Translate, explained, identity
 from .metrics import SCORES as _SCORES
 
 
@@ -35,8 +35,9 @@ def progress_text(s: RunSnapshot) -> str:
     return Text(N_("{done} of {total}"), done=s.epoch, total=s.config.train.epochs)
 
 
-def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """One row per run: what it is, how far it got, its best scores (as text, "–" if none)."""
+def runs_table(snapshots: Sequence[RunSnapshot], translate: Translate = identity) -> pd.DataFrame:
+    """One row per run: what it is, how far it got (in `translate`'s language: a table's cells
+    are plain text), its best scores (as text, "–" if none)."""
     rows = []
     for s in snapshots:
         rows.append(
@@ -47,7 +48,7 @@ def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
                 "pretrained": s.config.model.pretrained,
                 "size": s.config.data.image_size,
                 "alpha": s.config.train.alpha,
-                "epochs": progress_text(s),
+                "epochs": explained(progress_text(s), translate),
                 **{key: _score(s.best.get(key)) for key in _SCORES},
                 "sweep": s.sweep or "",
                 "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),
