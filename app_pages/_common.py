@@ -21,10 +21,10 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from app_pages._i18n import N_, error_text, number, t
+from app_pages._i18n import N_, error_text, library_text, number, t
 from maskloc.checkpoint import CheckpointError
 from maskloc.config import DEFAULT_CHECKPOINT, DEFAULT_DATA, DEFAULT_RUNS
-from maskloc.data import DataError, DatasetFolder, explain_reason, load_dataset
+from maskloc.data import DataError, DatasetFolder, load_dataset
 from maskloc.images import ImageError
 from maskloc.jobs import JobRegistry
 from maskloc.layout import LAYOUT_NAMES, NO_FACE_CSV
@@ -63,11 +63,6 @@ def shown_words(words: dict[str, str]) -> Callable[[str], str]:
     return {value: t(message) for value, message in words.items()}.__getitem__
 
 
-def reason_text(reason: str) -> str:
-    """A refused row's reason in this session's language."""
-    return explain_reason(reason, t)
-
-
 def fmt_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "–"
@@ -102,7 +97,7 @@ def training_place(jobs: JobRegistry) -> str:
     from maskloc.cluster import ClusterError
 
     try:
-        return jobs.backend.describe() + "."
+        return library_text(jobs.backend.describe()) + "."
     except ClusterError as error:
         return t("Runs go to a Dask cluster that cannot be used now: {error}").format(
             error=error_text(error)

@@ -23,7 +23,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
-from maskloc.messages import ExplainedError
+from maskloc.messages import explained
 
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
@@ -89,10 +89,14 @@ def percent(share: float, digits: int = 0) -> str:
     return format_percent(share, format=pattern, locale=language)
 
 
-def error_text(error: BaseException) -> str:
-    """What went wrong, in this session's language: a library error's template translated and
-    filled with its fields (file, row, field...); any other error as it is."""
-    return error.explain(t) if isinstance(error, ExplainedError) else str(error)
+def library_text(value: object) -> str:
+    """A text the library wrote, in this session's language: a `Text`, an error or a report
+    that explains itself has its template translated and filled with its fields (file, row,
+    field..., themselves explained); anything else (an old run's plain message) as it prints."""
+    return str(explained(value, t))
+
+
+error_text = library_text  # what went wrong, in this session's language
 
 
 def N_(message: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from app_pages._common import fmt_seconds
-from app_pages._i18n import N_, t
+from app_pages._i18n import N_, library_text, t
 from maskloc import charts
 from maskloc.jobs import RunSnapshot
 from maskloc.live_strip import LiveStrip
@@ -79,7 +79,9 @@ def startup_progress(snapshot: RunSnapshot) -> None:
     """Before the first step: what is being prepared, how far, how long it will still take."""
     parts = [
         t("Preparing: {phase} {done}/{total}").format(
-            phase=snapshot.phase, done=snapshot.phase_done, total=snapshot.phase_total
+            phase=library_text(snapshot.phase),
+            done=snapshot.phase_done,
+            total=snapshot.phase_total,
         )
     ]
     if snapshot.phase_eta:

@@ -21,7 +21,7 @@ from app_pages._common import (
     model_chooser,
     registry,
 )
-from app_pages._i18n import N_, error_text, number, t
+from app_pages._i18n import N_, error_text, library_text, number, t
 from maskloc import drawing
 from maskloc.config import preset
 from maskloc.finetune import adopt_checkpoint
@@ -186,7 +186,9 @@ def finetune_progress(job_name: str) -> None:
         st.rerun()
     st.progress(
         snapshot.step / max(1, snapshot.total_steps),
-        text=t("fine-tuning {name}: {message}").format(name=job_name, message=snapshot.message),
+        text=t("fine-tuning {name}: {message}").format(
+            name=job_name, message=library_text(snapshot.message)
+        ),
     )
 
 
@@ -198,7 +200,7 @@ if JOB_KEY in st.session_state:
         finetune_progress(snapshot.name)
     elif snapshot.state == "failed" or snapshot.checkpoint is None:
         template = ENDED.get(snapshot.state, N_("Fine-tuning {name} left no model: {message}"))
-        st.error(t(template).format(name=snapshot.name, message=snapshot.message))
+        st.error(t(template).format(name=snapshot.name, message=library_text(snapshot.message)))
     else:
         best = snapshot.best or {}
         st.success(

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import dataset_or_stop, reason_text
-from app_pages._i18n import N_, error_text, t
+from app_pages._common import dataset_or_stop
+from app_pages._i18n import N_, error_text, library_text, t
 from app_pages._import import import_sidebar
 from app_pages._widgets import page_of
 from maskloc import charts, drawing
@@ -81,7 +81,7 @@ if folder.problems:
     )
     st.dataframe(
         pd.DataFrame(
-            [(p.file, p.row, p.field, reason_text(p.reason)) for p in folder.problems],
+            [(p.file, p.row, p.field, library_text(p.reason)) for p in folder.problems],
             columns=[t(header) for header in PROBLEM_HEADERS],
         ),
         hide_index=True,

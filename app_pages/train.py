@@ -16,7 +16,7 @@ from app_pages._common import (
     starting_points,
     training_place,
 )
-from app_pages._i18n import N_, error_text, number, t
+from app_pages._i18n import N_, error_text, library_text, number, t
 from app_pages._shared_answers import onnx_download_bytes
 from app_pages._train_live import (
     STATE_NAMES,
@@ -217,7 +217,7 @@ def start_work(root: str, start: bool, sweep_alphas: list[float] | None) -> None
         refuse(error_text(error))
         return
     for warning in check.warnings:
-        st.warning(warning.explain(t) if hasattr(warning, "explain") else warning)
+        st.warning(library_text(warning))
     waiting = len(jobs.live_jobs())
     if start:
         started = [jobs.start(config)]
@@ -249,7 +249,7 @@ def start_work(root: str, start: bool, sweep_alphas: list[float] | None) -> None
 def live_job(snapshot: RunSnapshot, key_suffix: str = "") -> None:
     """Progress, loss shares and curves of a run that is training now (several train at once
     on a cluster: each gets its own widget keys)."""
-    st.markdown(f"**{short_label(snapshot)}** · {snapshot.message}")
+    st.markdown(f"**{short_label(snapshot)}** · {library_text(snapshot.message)}")
     if snapshot.phase and not snapshot.step:
         startup_progress(snapshot)
     else:
@@ -367,7 +367,7 @@ def live_panel() -> None:
             where = (
                 t("#{position} in line").format(position=snapshot.queue_position)
                 if snapshot.queue_position
-                else snapshot.message
+                else library_text(snapshot.message)
             )
             left.markdown(
                 t("{name} · alpha {alpha} · {where}").format(
@@ -386,11 +386,12 @@ def live_panel() -> None:
 def run_details(snapshot: RunSnapshot) -> None:
     state = t(STATE_NAMES.get(snapshot.state, snapshot.state))
     if snapshot.state == "failed":
-        st.error(t("This run failed: {reason}").format(reason=snapshot.message))
+        st.error(t("This run failed: {reason}").format(reason=library_text(snapshot.message)))
     elif snapshot.active:
         st.markdown(f"**{state}**: " + t("live progress above; this part updates when it ends."))
     else:
-        st.markdown(f"**{state}**" + (f": {snapshot.message}" if snapshot.message else ""))
+        message = library_text(snapshot.message)
+        st.markdown(f"**{state}**" + (f": {message}" if message else ""))
     if snapshot.best:
         cols = st.columns(4)
         for col, (key, label) in zip(cols, charts.SCORES, strict=True):
@@ -481,7 +482,7 @@ def runs_section() -> None:
         st.info(t("No runs yet in `{folder}`.").format(folder=jobs.root))
         return
     by_name = {s.name: s for s in runs}
-    show_table(runs_table(runs), "train_runs_table")
+    show_table(runs_table(runs, t), "train_runs_table")
 
     st.markdown(f"**{t('Compare runs')}**")
     with_history = [s.name for s in runs if s.history]

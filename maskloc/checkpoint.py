@@ -18,7 +18,7 @@ import torch
 
 from .config import ModelConfig
 from .ensemble import EnsembleModel
-from .messages import N_, ExplainedError, Translate, identity
+from .messages import N_, ExplainedError, Text
 from .models import LocalizationModel
 
 FORMAT = "maskloc-checkpoint/1"
@@ -27,17 +27,11 @@ FORMAT = "maskloc-checkpoint/1"
 logger = logging.getLogger(__name__)
 
 
-UPLOADED = N_("uploaded checkpoint")  # the name of a checkpoint that came as bytes
+UPLOADED = Text(N_("uploaded checkpoint"))  # the name of a checkpoint that came as bytes
 
 
 class CheckpointError(ExplainedError, ValueError):
     """A file that is not a usable maskloc checkpoint; the message says why (`file` names it)."""
-
-    def explain(self, translate: Translate = identity) -> str:
-        if self.fields.get("file") != UPLOADED:
-            return super().explain(translate)
-        fields = {**self.fields, "file": translate(UPLOADED)}
-        return translate(self.template).format(**fields)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

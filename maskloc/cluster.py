@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .checkpoint import atomic_write_bytes
 from .config import RunConfig, override
 from .data import DataError
-from .messages import ExplainedError
+from .messages import N_, ExplainedError, Text
 from .uploads import MAX_ENTRIES, MAX_UNPACKED_BYTES, unpack_dataset_zip
 
 if TYPE_CHECKING:
@@ -197,7 +197,8 @@ def train_on_worker(
 
     def on_progress(done: int, total: int) -> None:
         if report_due() or done >= total:
-            progress.put({"kind": "message", "text": f"preparing images {done}/{total}"})
+            text = Text(N_("preparing images {done}/{total}"), done=done, total=total)
+            progress.put({"kind": "message", "text": text.to_json()})
 
     def on_batch(trainer: Trainer) -> None:
         check_stop()
@@ -239,7 +240,8 @@ def train_on_worker(
             for name in RUN_FILES
             if (scratch / "run" / name).is_file()
         }
-        return {"files": files, "error": error, "stopped_before_start": False}
+        reason = error.to_json() if isinstance(error, Text) else error  # plain data to send
+        return {"files": files, "error": reason, "stopped_before_start": False}
     finally:
         progress.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -299,14 +301,19 @@ class ClusterBackend:
             try:
                 from distributed import Client
             except ImportError as error:
-                raise ClusterError(f"Dask distributed is not installed: {INSTALL_HINT}") from error
+                raise ClusterError(
+                    N_("Dask distributed is not installed: {hint}"), hint=INSTALL_HINT
+                ) from error
             try:
                 self._client = Client(
                     self.address, timeout=self.connect_timeout, set_as_default=False
                 )
             except (OSError, TimeoutError, ValueError) as error:
-                reason = f"cannot reach the Dask scheduler at {self.address}: {error}"
-                refusal = ClusterError(reason)
+                refusal = ClusterError(
+                    N_("cannot reach the Dask scheduler at {address}: {error}"),
+                    address=self.address,
+                    error=error,
+                )
                 self._refused = (time.monotonic(), refusal)
                 raise refusal from error
             self._refused = None
@@ -338,12 +345,18 @@ class ClusterBackend:
         try:
             facts = client.run(worker_facts, on_error="return")
         except Exception as error:  # the function itself could not be sent
-            raise ClusterError(f"cannot run maskloc on the workers: {error}") from error
+            raise ClusterError(
+                N_("cannot run maskloc on the workers: {error}"), error=error
+            ) from error
         for address, answer in sorted(facts.items()):
             if isinstance(answer, BaseException):
                 raise ClusterError(
-                    f"worker {address} cannot run maskloc ({answer}): start each worker from a "
-                    "maskloc checkout with PYTHONPATH set to it and the same requirements"
+                    N_(
+                        "worker {address} cannot run maskloc ({answer}): start each worker from "
+                        "a maskloc checkout with PYTHONPATH set to it and the same requirements"
+                    ),
+                    address=address,
+                    answer=answer,
                 )
         return facts
 
@@ -357,10 +370,24 @@ class ClusterBackend:
         """One line for a UI: where runs go and what is there."""
         workers = self.workers()
         gpus = sum(w.resources.get(GPU_RESOURCE, 0) for w in workers)
-        slots = f"{gpus:g} GPU(s)" if gpus else f"{sum(w.threads for w in workers)} thread(s)"
-        return (
-            f"Dask cluster at {self.address}: {len(workers)} worker(s), {slots}; "
-            "runs train in parallel, one per " + ("GPU" if gpus else "worker thread")
+        if gpus:
+            return Text(
+                N_(
+                    "Dask cluster at {address}: {workers} worker(s), {gpus} GPU(s); runs train in "
+                    "parallel, one per GPU"
+                ),
+                address=self.address,
+                workers=len(workers),
+                gpus=f"{gpus:g}",
+            )
+        return Text(
+            N_(
+                "Dask cluster at {address}: {workers} worker(s), {threads} thread(s); runs train "
+                "in parallel, one per worker thread"
+            ),
+            address=self.address,
+            workers=len(workers),
+            threads=sum(w.threads for w in workers),
         )
 
     # --- one run ------------------------------------------------------------------------------
@@ -395,16 +422,19 @@ class ClusterBackend:
             resources=self.resources(),
             pure=False,
         )
-        job.report_message("waiting for a free worker on the Dask cluster")
-        job.run.write_status("queued", f"waiting for a free worker at {self.address}")
+        job.report_message(Text(N_("waiting for a free worker on the Dask cluster")))
+        job.run.write_status(
+            "queued", Text(N_("waiting for a free worker at {address}"), address=self.address)
+        )
         try:
             return _Mirror(job, client, future, progress, stop_remote).follow()
         except (Exception, asyncio.CancelledError) as error:
             if isinstance(error, ClusterError) or client.status == "running":
                 raise
             raise ClusterError(  # the app closed its client, or the scheduler went away
-                f"lost the connection to the Dask scheduler at {self.address}: "
-                f"{type(error).__name__} {error}".strip()
+                N_("lost the connection to the Dask scheduler at {address}: {error}"),
+                address=self.address,
+                error=f"{type(error).__name__} {error}".strip(),
             ) from error
         finally:
             if client.status == "running":
@@ -420,6 +450,11 @@ def _signature(root: Path) -> tuple:
         except OSError:
             parts.append(None)
     return tuple(parts)
+
+
+def _said(sent: str | dict[str, Any]) -> str:
+    """A worker's sentence as it came (a Text sent as plain data, or plain English) back."""
+    return Text.from_json(sent) if isinstance(sent, dict) else sent
 
 
 class _Mirror:
@@ -461,9 +496,9 @@ class _Mirror:
             name = message.get("name") or self.worker
             where = self.worker if name == self.worker else f"{name} ({self.worker})"
             job.report_started(where)
-            job.run.write_status("running", f"training on worker {where}")
+            job.run.write_status("running", Text(N_("training on worker {where}"), where=where))
         elif kind == "message":
-            job.report_message(message["text"])
+            job.report_message(_said(message["text"]))
         elif kind == "batch":
             started = time.monotonic() - float(message["elapsed"])
             job.report_batch(
@@ -486,12 +521,18 @@ class _Mirror:
         try:
             alive = self.worker in self.client.nthreads()
         except Exception as error:  # the scheduler itself is unreachable
-            return self._fail(f"lost the Dask scheduler: {error}")
+            return self._fail(Text(N_("lost the Dask scheduler: {error}"), error=error))
         if alive or self.future.done():
             return False
         return self._fail(
-            f"worker {self.worker} died or lost contact (at step {self.job.snapshot().step}); "
-            "the history and best checkpoint up to then are kept"
+            Text(
+                N_(
+                    "worker {worker} died or lost contact (at step {step}); the history and best "
+                    "checkpoint up to then are kept"
+                ),
+                worker=self.worker,
+                step=self.job.snapshot().step,
+            )
         )
 
     def _fail(self, reason: str) -> bool:
@@ -506,12 +547,12 @@ class _Mirror:
 
     def _finish(self) -> bool:
         if self.future.cancelled():
-            return self._fail("the Dask scheduler cancelled the run")
+            return self._fail(Text(N_("the Dask scheduler cancelled the run")))
         error = self.future.exception()
         if error is not None:
             from .runs import failure_reason
 
-            return self._fail(f"on the cluster: {failure_reason(error)}")
+            return self._fail(Text(N_("on the cluster: {reason}"), reason=failure_reason(error)))
         result = self.future.result()
         if result.get("stopped_before_start"):
             return False
@@ -529,9 +570,9 @@ class _Mirror:
                 atomic_write_bytes(run.path / name, files[name])
         if result.get("error"):
             if run.status().get("state") != "failed":
-                run.write_status("failed", result["error"])
+                run.write_status("failed", _said(result["error"]))
         elif "status.json" not in files:
-            run.write_status("failed", "the worker sent no status")
+            run.write_status("failed", Text(N_("the worker sent no status")))
         history = run.history()
         best = next((row for row in reversed(history) if row.get("best")), {})
         self.job.report_eval(history, best)

@@ -15,7 +15,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .messages import N_, Translate, identity
+from .messages import N_, Text, Translate, explained, identity
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT_ROOT / "data" / "mask-faces"
@@ -192,33 +192,41 @@ def _plain_number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-class Phrase:
-    """An English template with named fields, filled in the language asked for: a field may be
-    a Phrase itself (translated too) or a Setting (worded by the caller: flag or page control)."""
+class Phrase(Text):
+    """A `Text` about settings: its template may name a setting (`{section.field}`, or
+    `{section.field:on}` / `:off` for "switch it on/off") and a field may be a Setting, worded by
+    the caller (a CLI flag or a page control) down through phrases inside it; without a wording
+    the setting's placeholder stays as it is."""
 
-    def __init__(self, template: str, **fields: Any) -> None:
-        self.template = template
-        self.fields = fields
+    @classmethod
+    def english(cls, template: str, fields: dict[str, Any]) -> str:
+        return _worded(template, fields, identity, None)
 
     def explain(
         self, translate: Translate = identity, name: Callable[[Setting, str], str] | None = None
     ) -> str:
-        def replace(match: re.Match) -> str:
-            key, switch = match.group(1), match.group(2) or ""
-            if "." in key:  # {section.field}: a setting named in the template itself
-                value: Any = SETTINGS.get(key, match.group(0))
-            else:
-                value = self.fields.get(key, match.group(0))
-            if isinstance(value, Setting):
-                return name(value, switch) if name else match.group(0)
-            if isinstance(value, Phrase):
-                return value.explain(translate, name)
-            return str(value)
+        return _worded(self.template, self.fields, translate, name)
 
-        return _FIELD.sub(replace, translate(self.template))
 
-    def __str__(self) -> str:
-        return self.explain()
+def _worded(
+    template: str,
+    fields: dict[str, Any],
+    translate: Translate,
+    name: Callable[[Setting, str], str] | None,
+) -> str:
+    def replace(match: re.Match) -> str:
+        key, switch = match.group(1), match.group(2) or ""
+        if "." in key:  # {section.field}: a setting named in the template itself
+            value: Any = SETTINGS.get(key, match.group(0))
+        else:
+            value = fields.get(key, match.group(0))
+        if isinstance(value, Setting):
+            return name(value, switch) if name else match.group(0)
+        if isinstance(value, Phrase):
+            return value.explain(translate, name)
+        return str(explained(value, translate))
+
+    return _FIELD.sub(replace, translate(template))
 
 
 _FIELD = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)?)(?::(on|off))?\}")

@@ -15,7 +15,7 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +42,7 @@ from .layout import (
     TRAIN_CSV,
     safe_image_path,
 )
-from .messages import N_, ExplainedError, identity
+from .messages import N_, ExplainedError, Text
 from .progress import Progress
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -57,35 +57,6 @@ class DataError(ExplainedError, ValueError):
     """A whole file is unusable (missing, empty, wrong columns); the message names it."""
 
 
-class Reason(str):
-    """Why a row was refused: the English sentence (a plain str for the CLI, the logs and the
-    importers), keeping its template and fields so the app can say it in its own language."""
-
-    template: str
-    fields: dict
-
-    def __new__(cls, template: str, **fields: object) -> Reason:
-        text = super().__new__(cls, template.format(**fields) if fields else template)
-        text.template, text.fields = template, fields
-        return text
-
-    def __reduce__(self):  # the app caches dataset folders (pickled): keep template and fields
-        return (_reason, (self.template, self.fields))
-
-    def explain(self, translate: Callable[[str], str] = identity) -> str:
-        text = translate(self.template)
-        return text.format(**self.fields) if self.fields else text
-
-
-def _reason(template: str, fields: dict) -> Reason:
-    return Reason(template, **fields)
-
-
-def explain_reason(reason: str, translate: Callable[[str], str] = identity) -> str:
-    """A row problem's reason in the caller's language (a plain str stays as it is)."""
-    return reason.explain(translate) if isinstance(reason, Reason) else reason
-
-
 @dataclass(frozen=True)
 class RowProblem:
     """One rejected row: which file, which line (header is line 1), which field, why."""
@@ -93,7 +64,7 @@ class RowProblem:
     file: str
     row: int
     field: str
-    reason: str  # a Reason when the library wrote it: translatable where it is shown
+    reason: str  # a Text when the library wrote it: translatable where it is shown
 
     def __str__(self) -> str:
         return f"{self.file} row {self.row}, {self.field}: {self.reason}"
@@ -178,7 +149,7 @@ def check_row(
     if not path.is_file():
         return {}, (
             "filename",
-            Reason(
+            Text(
                 N_("{file} not found in {folder}/"),
                 file=repr(row["filename"]),
                 folder=images_dir.name,
@@ -195,16 +166,16 @@ def check_row(
         try:
             value = float(row[column])
         except ValueError:
-            return {}, (column, Reason(N_("{value} is not a number"), value=repr(row[column])))
+            return {}, (column, Text(N_("{value} is not a number"), value=repr(row[column])))
         if not math.isfinite(value):
-            return {}, (column, Reason(N_("missing or not finite")))
+            return {}, (column, Text(N_("missing or not finite")))
         if value < 0:
-            return {}, (column, Reason(N_("{value} is negative"), value=f"{value:g}"))
+            return {}, (column, Text(N_("{value} is negative"), value=f"{value:g}"))
         parsed[column] = value
     if parsed["xmin"] >= parsed["xmax"]:
         return {}, (
             "xmax",
-            Reason(
+            Text(
                 N_("xmin {low} must be below xmax {high}"),
                 low=f"{parsed['xmin']:g}",
                 high=f"{parsed['xmax']:g}",
@@ -213,7 +184,7 @@ def check_row(
     if parsed["ymin"] >= parsed["ymax"]:
         return {}, (
             "ymax",
-            Reason(
+            Text(
                 N_("ymin {low} must be below ymax {high}"),
                 low=f"{parsed['ymin']:g}",
                 high=f"{parsed['ymax']:g}",
@@ -222,17 +193,15 @@ def check_row(
     if parsed["xmax"] > width or parsed["ymax"] > height:
         return {}, (
             "xmax/ymax",
-            Reason(
-                N_("box reaches outside the {width}x{height} image"), width=width, height=height
-            ),
+            Text(N_("box reaches outside the {width}x{height} image"), width=width, height=height),
         )
     name = row["class"]
     if not name:
-        return {}, ("class", Reason(N_("empty class name")))
+        return {}, ("class", Text(N_("empty class name")))
     if classes is not None and name not in classes:
         return {}, (
             "class",
-            Reason(
+            Text(
                 N_("unknown class {name}; known: {known}"),
                 name=repr(name),
                 known=", ".join(classes),
@@ -251,7 +220,7 @@ def _explained(error: Exception, renames: dict[str, str] | None = None) -> str:
         key: renames.get(str(value), value) if isinstance(value, str | Path) else value
         for key, value in error.fields.items()
     }
-    return Reason(error.template, **fields)
+    return Text(error.template, **fields)
 
 
 def read_table(
@@ -273,7 +242,7 @@ def read_table(
                     csv_path.name,
                     line,
                     "filename",
-                    Reason(N_("duplicate of row {row}"), row=first_seen[name]),
+                    Text(N_("duplicate of row {row}"), row=first_seen[name]),
                 )
             )
             continue
@@ -356,9 +325,7 @@ def read_no_face(csv_path: Path, images_dir: Path) -> Table:
                 csv_path.name,
                 int(row),
                 "split",
-                Reason(
-                    N_("{value} is not one of {known}"), value=repr(split), known=NO_FACE_SPLITS
-                ),
+                Text(N_("{value} is not one of {known}"), value=repr(split), known=NO_FACE_SPLITS),
             )
         )
     return Table(frame[~bad].reset_index(drop=True), problems)

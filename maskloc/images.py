@@ -9,7 +9,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .messages import N_, ExplainedError, Translate, identity
+from .messages import N_, ExplainedError, Text
 
 # Far above any photo a classroom uploads, far below a decompression bomb (20000 x 20000).
 # Checked by `_open` on the header, for our reads only: PIL's global MAX_IMAGE_PIXELS is left
@@ -22,17 +22,11 @@ _SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
 
 
-UPLOADED = N_("uploaded image")  # the name of an image that came as bytes
+UPLOADED = Text(N_("uploaded image"))  # the name of an image that came as bytes
 
 
 class ImageError(ExplainedError, ValueError):
     """An image that cannot be used; the message says why (`file` names it)."""
-
-    def explain(self, translate: Translate = identity) -> str:
-        if self.fields.get("file") != UPLOADED:
-            return super().explain(translate)
-        fields = {**self.fields, "file": translate(UPLOADED)}
-        return translate(self.template).format(**fields)
 
 
 def _open(

@@ -31,11 +31,16 @@ from .checkpoint import atomic_write_json, read_json
 from .config import DEFAULT_RUNS, RunConfig, override
 from .engine import Trainer
 from .live_strip import LiveStrip
-from .runs import RunFolder, failure_reason, train_run
+from .messages import N_, Text
+from .runs import PREPARING_DATA, RunFolder, failure_reason, train_run
 
 JOB_FILE = "job.json"
 ACTIVE_FILE = "active_model.json"
 LIVE_STATES = ("queued", "running")
+# What a live job says it is doing (English in status.json and the CLI; the app translates it).
+WAITING = Text(N_("waiting for its turn"))
+STOPPING = Text(N_("stopping after this batch"))
+CANCELLED = Text(N_("cancelled before it started"))
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 logger = logging.getLogger(__name__)
@@ -185,7 +190,7 @@ class TrainingJob:
         self._turnstile = turnstile
         self._lock = threading.Lock()
         self._state = "queued"
-        self._message = "waiting for its turn"
+        self._message: str = WAITING
         self._history: list[dict[str, Any]] = []
         self._last_batch: dict[str, float] = {}
         self._step = self._total_steps = self._epoch = 0
@@ -199,7 +204,7 @@ class TrainingJob:
         self._thread = threading.Thread(target=self._main, name=f"train-{self.name}", daemon=True)
         self.run.write_config(config)
         atomic_write_json(self.run.path / JOB_FILE, {"sweep": sweep, "created": self.created})
-        self.run.write_status("queued", "waiting for its turn")
+        self.run.write_status("queued", WAITING)
 
     @property
     def name(self) -> str:
@@ -214,7 +219,7 @@ class TrainingJob:
         self.stop_event.set()
         with self._lock:
             if self._state == "running":
-                self._message = "stopping after this batch"
+                self._message = STOPPING
         if self._turnstile is not None:
             self._turnstile.wake()
 
@@ -240,9 +245,9 @@ class TrainingJob:
     # --- progress reports: from the Trainer's callbacks or from a backend ----------------------
 
     def _placed(self, text: str) -> str:
-        return f"on {self._where}: {text}" if self._where else text
+        return Text(N_("on {where}: {text}"), where=self._where, text=text) if self._where else text
 
-    def report_started(self, where: str = "", message: str = "preparing data") -> None:
+    def report_started(self, where: str = "", message: str = PREPARING_DATA) -> None:
         """The run left the queue and trains now (`where`: the machine, if not this process)."""
         with self._lock:
             self._where = where
@@ -270,7 +275,14 @@ class TrainingJob:
             self._last_batch = dict(last_batch)
             self._phase = ""  # start-up is over
             if not self.stop_event.is_set():
-                self._message = self._placed(f"epoch {epoch}, step {step}/{total_steps}")
+                self._message = self._placed(
+                    Text(
+                        N_("epoch {epoch}, step {step}/{total}"),
+                        epoch=epoch,
+                        step=step,
+                        total=total_steps,
+                    )
+                )
 
     def report_eval(self, history: list[dict[str, Any]], best: dict[str, Any]) -> None:
         history = [dict(row) for row in history]
@@ -284,7 +296,7 @@ class TrainingJob:
             if phase != self._phase:
                 self._phase, self._phase_started = phase, time.monotonic()
             self._phase_done, self._phase_total = done, total
-        self.report_message(f"{phase} {done}/{total}")
+        self.report_message(Text(N_("{phase} {done}/{total}"), phase=phase, done=done, total=total))
 
     def _on_batch(self, trainer: Trainer) -> None:
         state = trainer.state
@@ -318,7 +330,7 @@ class TrainingJob:
                     self.config, self.run.path, callbacks, self.stop_event, startup=self._on_startup
                 )
             status = self.run.status()  # train_run wrote the final state and why
-            self._set(state=status.get("state", "finished"), message=status.get("message", ""))
+            self._set(state=status.get("state", "finished"), message=Text.from_json(status))
         except Exception as error:
             self.error = error
             self.traceback = traceback.format_exc()
@@ -337,7 +349,7 @@ class TrainingJob:
         """Cancelled while queued: it never started, so its folder goes (no row in run lists)."""
         logger.info("job %s: cancelled before it started", self.name)
         shutil.rmtree(self.run.path, ignore_errors=True)
-        self._set(state="stopped", message="cancelled before it started")
+        self._set(state="stopped", message=CANCELLED)
 
     def snapshot(self) -> RunSnapshot:
         """A consistent copy of everything a UI needs, taken under the lock."""
@@ -391,13 +403,15 @@ def read_run(path: Path) -> RunSnapshot:
     history = run.history()
     job_file = read_json(path / JOB_FILE, {})
     state = status.get("state", "interrupted")
-    message = status.get("message", "")
+    message = Text.from_json(status)
     if state in LIVE_STATES:
-        state, message = "interrupted", f"no live job (last seen: {message or state})"
+        last = message or Text(state)  # the state's own word, translated where shown
+        state, message = "interrupted", Text(N_("no live job (last seen: {last})"), last=last)
     try:
         config = run.config()
     except ValueError as error:  # settings this version no longer accepts: list it, say why
-        config, state, message = RunConfig(), "failed", f"config.json: {error}"
+        config, state = RunConfig(), "failed"
+        message = Text(N_("config.json: {error}"), error=error)
     best = status.get("best") or next((row for row in reversed(history) if row.get("best")), {})
     created = job_file.get("created")
     if created is None:

@@ -12,26 +12,10 @@ import numpy as np
 
 from .config import RunConfig, SettingError
 from .data import KNOWN_CLASSES, DataError, DatasetFolder, load_dataset, train_val_positions
-from .messages import N_, Translate, identity
+from .messages import N_, Text, Translate, identity
 from .weights import missing_weights_template, pretrained_available
 
 FEW_VALIDATION_ROWS = 5  # fewer than this in validation: scores of that class are noise
-
-
-class Notice(str):
-    """A warning: the English sentence (the CLI prints it as it is) that keeps its template and
-    fields, so the app can show it in its own language with `explain(translate)`."""
-
-    template: str
-    fields: dict
-
-    def __new__(cls, template: str, **fields: object) -> Notice:
-        notice = super().__new__(cls, template.format(**fields))
-        notice.template, notice.fields = template, fields
-        return notice
-
-    def explain(self, translate: Translate = identity) -> str:
-        return translate(self.template).format(**self.fields)
 
 
 def _rows(rows: list) -> str:
@@ -57,7 +41,7 @@ class SplitCheck:
     """Rows per class in the whole table, the training and the validation split; warnings."""
 
     counts: dict[str, tuple[int, int, int]]  # class -> (rows, train rows, validation rows)
-    warnings: list[Notice] = field(default_factory=list)
+    warnings: list[Text] = field(default_factory=list)
 
     def classes_text(self, translate: Translate = identity) -> str:
         """ "mask 16 rows (12 train / 4 validation), no-mask 8 rows (6 / 2)"."""
@@ -75,7 +59,7 @@ class Preflight:
 
     folder: DatasetFolder
     split: SplitCheck
-    warnings: list[Notice]
+    warnings: list[Text]
 
 
 def check_split(
@@ -96,7 +80,7 @@ def check_split(
             raise DataError(TOO_RARE[total == 1], name=repr(name), total=total, rows=_rows(rows))
         if name not in KNOWN_CLASSES:  # at least two rows: one on each side of the split
             warnings.append(
-                Notice(
+                Text(
                     N_(
                         "class {name} ({total} rows, train.csv rows {rows}) is neither {first} "
                         "nor {second}: it trains as a class of its own; fix it if it is a typo"
@@ -110,7 +94,7 @@ def check_split(
             )
         elif val < FEW_VALIDATION_ROWS:
             warnings.append(
-                Notice(
+                Text(
                     N_(
                         "class {name} has only {val} validation rows: its validation scores are "
                         "noisy"
@@ -149,7 +133,7 @@ def preflight(
         )
     if problems:
         warnings.append(
-            Notice(
+            Text(
                 N_(
                     "{count} row(s) of train.csv cannot be used (first: {first}); training uses "
                     "the other {used}"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .jobs import RunSnapshot, loss_shares
+from .messages import N_, Text, Translate, explained, identity
 from .metrics import SCORES as _SCORES
 
 
@@ -20,18 +21,23 @@ def _score(value: float | None) -> str:
 
 
 def progress_text(s: RunSnapshot) -> str:
-    """How far a run got, in epochs (or steps in step mode)."""
+    """How far a run got, in epochs (or steps in step mode); a Text, shown translated."""
     if s.state == "queued":
-        return "waiting"
+        return Text(N_("waiting"))
     if s.state == "running" and not s.step:
-        return "preparing"
+        return Text(N_("preparing"))
     if s.config.train.steps:
-        return f"step {s.step} of {s.config.train.steps}" if s.state == "running" else str(s.step)
-    return f"{s.epoch} of {s.config.train.epochs}" if s.state == "running" else str(s.epoch)
+        if s.state != "running":
+            return str(s.step)
+        return Text(N_("step {step} of {total}"), step=s.step, total=s.config.train.steps)
+    if s.state != "running":
+        return str(s.epoch)
+    return Text(N_("{done} of {total}"), done=s.epoch, total=s.config.train.epochs)
 
 
-def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
-    """One row per run: what it is, how far it got, its best scores (as text, "–" if none)."""
+def runs_table(snapshots: Sequence[RunSnapshot], translate: Translate = identity) -> pd.DataFrame:
+    """One row per run: what it is, how far it got (in `translate`'s language: a table's cells
+    are plain text), its best scores (as text, "–" if none)."""
     rows = []
     for s in snapshots:
         rows.append(
@@ -42,7 +48,7 @@ def runs_table(snapshots: Sequence[RunSnapshot]) -> pd.DataFrame:
                 "pretrained": s.config.model.pretrained,
                 "size": s.config.data.image_size,
                 "alpha": s.config.train.alpha,
-                "epochs": progress_text(s),
+                "epochs": explained(progress_text(s), translate),
                 **{key: _score(s.best.get(key)) for key in _SCORES},
                 "sweep": s.sweep or "",
                 "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created)),

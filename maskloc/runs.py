@@ -24,6 +24,7 @@ from .finetune import adopt_checkpoint
 from .images import ImageError
 from .layout import VAL
 from .live_strip import LiveStrip, strip_positions
+from .messages import N_, Text, as_text
 from .progress import Progress
 from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
 from .weights import WeightsUnavailable
@@ -33,8 +34,16 @@ BEST_CHECKPOINT = "best.pt"  # the file a run folder keeps its best weights in
 
 logger = logging.getLogger(__name__)
 # Start-up work before the first training step, in order; a UI shows each with its own progress.
-STARTUP_PHASES = ("decoding images", "stem features")
+STARTUP_PHASES = (Text(N_("decoding images")), Text(N_("stem features")))
 StartupProgress = Callable[[str, int, int], None]  # (phase, done, total)
+
+# What a run's status says (English in status.json and the CLI; the app shows it translated).
+PREPARING_DATA = Text(N_("preparing data"))
+STOPPED_BY_USER = Text(N_("stopped by user"))
+EARLY_STOPPING = Text(N_("early stopping"))
+ALL_STEPS_DONE = Text(N_("all steps done"))
+NO_STATUS_FILE = Text(N_("no status file"))
+OUT_OF_MEMORY = Text(N_("out of memory: lower the batch size or the image size, then start again"))
 
 
 class RunFolder:
@@ -60,8 +69,13 @@ class RunFolder:
 
     def status(self) -> dict[str, Any]:
         return read_json(
-            self.path / "status.json", {"state": "interrupted", "message": "no status file"}
+            self.path / "status.json", {"state": "interrupted", **NO_STATUS_FILE.to_json()}
         )
+
+    def message(self) -> str:
+        """The status's message: a Text (shown in the app's language) when it was written with
+        its template, the plain English of an older run otherwise."""
+        return Text.from_json(self.status())
 
     def write_config(self, config: RunConfig) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -71,9 +85,12 @@ class RunFolder:
         atomic_write_json(self.path / "history.json", history)
 
     def write_status(self, state: str, message: str = "", **extra: Any) -> None:
+        """`message` in English for the CLI and older readers; a Text keeps its template and
+        fields beside it, so the app can show it in its own language."""
         if state not in STATUSES:
             raise ValueError(f"unknown run state {state!r}")
-        payload = {"state": state, "message": message, "updated": time.time(), **extra}
+        said = message.to_json() if isinstance(message, Text) else {"message": message}
+        payload = {"state": state, **said, "updated": time.time(), **extra}
         atomic_write_json(self.path / "status.json", payload)
 
 
@@ -81,13 +98,13 @@ Callback = Callable[[Trainer], None]
 
 
 def failure_reason(error: BaseException) -> str:
-    """One line a user can act on."""
+    """One line a user can act on (a Text where the app can say it in its own language)."""
     if isinstance(error, torch.cuda.OutOfMemoryError | MemoryError):
-        return "out of memory: lower the batch size or the image size, then start again"
+        return OUT_OF_MEMORY
     if isinstance(error, SettingError):
-        return error.for_page()
+        return error.for_page()  # English: the settings it names are not kept in status.json
     if isinstance(error, DataError | ImageError | WeightsUnavailable) and str(error):
-        return str(error)  # already in the user's words: no Python class name in front
+        return as_text(error)  # already in the user's words: no Python class name in front
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
@@ -125,7 +142,7 @@ def train_run(
 
     run = RunFolder(run_dir)
     run.write_config(config)
-    run.write_status("running", "preparing data")
+    run.write_status("running", PREPARING_DATA)
     logger.info("run %s: %s on %s", run.path, config.model.name, config.data.root)
     try:
         kept = adopt_checkpoint(config)["class_names"] if config.train.init_from else ()
@@ -167,7 +184,12 @@ def train_run(
                 # the data had no windows, and then the model always answers as before.
                 presence_threshold=history[-1].get("presence_threshold"),
             )
-        run.write_status("running", f"step {trainer.state.step}/{trainer.state.total_steps}")
+        run.write_status(
+            "running",
+            Text(
+                N_("step {step}/{total}"), step=trainer.state.step, total=trainer.state.total_steps
+            ),
+        )
 
     trainer.add_callback("on_eval_end", save)
     for event, functions in (callbacks or {}).items():
@@ -182,10 +204,10 @@ def train_run(
         )
         raise
     if state.stopped_by_user:
-        run.write_status("stopped", "stopped by user", best=state.best_metrics)
+        run.write_status("stopped", STOPPED_BY_USER, best=state.best_metrics)
         logger.info("run %s stopped by the user at step %d", run.path, state.step)
     else:
-        how = "early stopping" if state.stopped_early else "all steps done"
+        how = EARLY_STOPPING if state.stopped_early else ALL_STEPS_DONE
         run.write_status("finished", how, best=state.best_metrics)
         logger.info(
             "run %s finished (%s) after %d steps in %.0f s; best mean IoU %.3f",

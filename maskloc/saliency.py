@@ -23,8 +23,13 @@ from .data import resize_square
 from .drawing import to_pil
 from .engine import to_float_images
 from .images import ImageSource, read_rgb
+from .messages import N_, ExplainedError
 from .models import LocalizationModel
 from .predict import Prediction, Predictor, pixel_boxes
+
+
+class SaliencyUnavailable(ExplainedError, ValueError):
+    """A model that has no single feature map to show (an ensemble); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,12 @@ def _to_picture(cam: torch.Tensor, height: int, width: int) -> np.ndarray:
 def explain(predictor: Predictor, image: ImageSource) -> Saliency:
     """The prediction for one picture and the two maps that explain it.
 
-    Raises ValueError for an ensemble checkpoint: its members look at different maps.
+    Raises SaliencyUnavailable for an ensemble checkpoint: its members look at different maps.
     """
     if not isinstance(predictor.model, LocalizationModel):
-        raise ValueError("saliency maps need a single model; this checkpoint is an ensemble")
+        raise SaliencyUnavailable(
+            N_("saliency maps need a single model; this checkpoint is an ensemble")
+        )
     rgb = read_rgb(image, draft=predictor.image_size)
     height, width = rgb.shape[:2]
     batch = torch.from_numpy(resize_square(rgb, predictor.image_size)).permute(2, 0, 1)[None]

@@ -30,7 +30,7 @@ from .checkpoint import atomic_write_bytes
 from .config import PROJECT_ROOT
 from .data import BOX_COLUMNS, KNOWN_CLASSES, check_row, read_csv_text, safe_image_path
 from .images import ImageSource, read_rgb
-from .messages import N_, ExplainedError, Translate, identity
+from .messages import N_, ExplainedError
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +46,8 @@ _LOCK = threading.Lock()  # one writer at a time per process (several sessions s
 
 
 class UserDatasetError(ExplainedError, ValueError):
-    """A dataset name, picture or box that a user dataset refuses; the message says why. A
-    field that explains itself (a refused box's reason) is said in the same language."""
-
-    def explain(self, translate: Translate = identity) -> str:
-        text = translate(self.template)
-        if not self.fields:
-            return text
-        return text.format(
-            **{
-                k: v.explain(translate) if hasattr(v, "explain") else v
-                for k, v in self.fields.items()
-            }
-        )
+    """A dataset name, picture or box that a user dataset refuses; the message says why (a
+    refused box's reason, a field, is said in the same language)."""
 
 
 def user_data_root() -> Path:

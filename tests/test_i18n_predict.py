@@ -13,8 +13,9 @@ from streamlit.testing.v1 import AppTest
 from test_app import checkpoint, env, jpeg, texts  # noqa: F401  (fixtures)
 
 from app_pages._i18n import catalogue
-from maskloc.data import DataError, Reason, explain_reason, load_dataset
+from maskloc.data import DataError, load_dataset
 from maskloc.images import ImageError, read_rgb
+from maskloc.messages import Text, explained
 
 APP = str(ROOT / "app.py")
 SPANISH = catalogue("es").gettext
@@ -147,11 +148,11 @@ def test_a_refused_rows_reason_is_english_and_explained_in_spanish(tmp_path):
     (problem,) = [p for p in folder.problems if p.field == "xmin"]
     assert problem.reason == "-3 is negative"  # a plain English str for the CLI and the logs
     assert str(problem).endswith("xmin: -3 is negative")
-    assert explain_reason(problem.reason, SPANISH) == "-3 es negativo"
+    assert explained(problem.reason, SPANISH) == "-3 es negativo"
     cached = pickle.loads(pickle.dumps(problem))  # st.cache_data pickles dataset folders
-    assert cached == problem and explain_reason(cached.reason, SPANISH) == "-3 es negativo"
-    assert explain_reason("a plain reason", SPANISH) == "a plain reason"
-    assert Reason("empty class name").explain(SPANISH) == "nombre de clase vacío"
+    assert cached == problem and explained(cached.reason, SPANISH) == "-3 es negativo"
+    assert explained("a plain reason", SPANISH) == "a plain reason"
+    assert Text("empty class name").explain(SPANISH) == "nombre de clase vacío"
 
 
 def test_library_errors_keep_english_and_explain_themselves_in_spanish(tmp_path):

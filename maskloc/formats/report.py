@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ..messages import N_, ExplainedError, Translate, identity
+from ..messages import N_, ExplainedError, Translate, explained, identity
 
 # Reasons a picture is refused, as counted at the end of the report (English keys; the app
 # translates them where it shows the report).
@@ -26,23 +25,10 @@ DUPLICATE = N_("duplicate picture")
 NONE = N_("none")  # an empty count list
 
 
-def explained(value: Any, translate: Translate) -> Any:
-    """A field as the reader of `translate`'s language sees it: an error or report inside another
-    message is explained too; anything else stays as it is."""
-    explain = getattr(value, "explain", None)
-    return explain(translate) if callable(explain) else value
-
-
 class FormatError(ExplainedError, ValueError):
     """A source that cannot be read as the format at all (nothing to import), or what is wrong
     with one annotation (kept as a refusal's detail); says why. Fields that are errors or reports
-    themselves are explained in the same language."""
-
-    def explain(self, translate: Translate = identity) -> str:
-        text = translate(self.template)
-        if not self.fields:
-            return text
-        return text.format(**{k: explained(v, translate) for k, v in self.fields.items()})
+    themselves are explained in the same language (as every ExplainedError's are)."""
 
 
 Detail = ExplainedError | str  # what is wrong with a refused picture; "" when the reason says all
