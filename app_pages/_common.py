@@ -176,8 +176,9 @@ def _unpack_upload() -> None:
 
 def dataset_sidebar() -> Path:
     """Sidebar: which dataset folder this session works on."""
-    if "data_root" not in st.session_state:
-        st.session_state["data_root"] = str(data_root())
+    # Seeded on every run: a page switch drops the widget's own state (the field went blank on
+    # every other page), DATA_KEY keeps the choice.
+    st.session_state["data_root"] = str(data_root())
     with st.sidebar:
         st.text_input(
             t("Dataset folder"),

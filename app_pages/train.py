@@ -13,6 +13,7 @@ from app_pages._common import (
     fmt_seconds,
     load_folder,
     registry,
+    starting_point_labels,
     starting_points,
     training_place,
 )
@@ -161,6 +162,7 @@ def settings_form(root: str) -> None:
         t("Start from"),
         list(starting_points()),
         key="train_start_from",
+        format_func=starting_point_labels().get,
         help=t(
             "A trained model keeps its architecture, image size, normalisation and classes "
             "(model, size and pretraining below are then ignored); pair it with the finetune "

@@ -634,3 +634,14 @@ def test_augment_shows_why_rotation_is_dropped_in_one_click(env):
     applied = frame_with(at, "version")
     assert applied is not None and sorted(set(applied["version"])) == [1, 2, 3, 4]
     assert set(applied["transform"]) == {"Rotate"}
+
+
+def test_the_dataset_folder_field_keeps_its_value_across_page_switches(env):
+    """Streamlit drops a widget's state on a page switch: the field must be seeded each time."""
+    at = open_page("app_pages/explore.py")
+    shown = []
+    for page in ("app_pages/augment.py", "app_pages/predict.py", "app_pages/train.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        shown.append(at.sidebar.text_input(key="data_root").value)
+    assert shown == [str(env.data)] * 3

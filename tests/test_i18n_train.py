@@ -138,3 +138,11 @@ def test_charts_speak_spanish_with_a_decimal_comma_and_english_by_default():
     assert overlay.data[0].name == "α = 0,25"
     confusion = charts.confusion_figure([[3, 1], [0, 2]], ["mask", "no-mask"], translate=SPANISH)
     assert list(confusion.data[0].y) == ["real: mask", "real: no-mask"]
+
+
+def test_the_start_point_choice_shows_its_words_in_spanish_and_keeps_its_key(page_env):
+    at = train_page("es")
+    picker = at.selectbox(key="train_start_from")
+    imagenet = "ImageNet (or random, as the form says)"
+    assert picker.value == imagenet  # the session keeps the English key
+    assert picker.options[0] == SPANISH(imagenet) != imagenet
