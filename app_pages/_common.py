@@ -266,17 +266,6 @@ class Option:
     value: Path | str
 
 
-# A run's state (maskloc.runs.STATUSES) in words a page shows.
-RUN_STATES = {
-    "queued": N_("queued"),
-    "running": N_("running"),
-    "finished": N_("finished"),
-    "stopped": N_("stopped"),
-    "failed": N_("failed"),
-    "interrupted": N_("interrupted"),
-}
-
-
 def _option(template: str, value: Path | str, **fields: str) -> Option:
     return Option(template.format(**fields), t(template).format(**fields), value)
 
@@ -299,9 +288,7 @@ def _model_options() -> list[Option]:
             options.append(
                 Option(
                     template.format(name=run.name, state=run.state),
-                    t(template).format(
-                        name=run.name, state=t(RUN_STATES.get(run.state, run.state))
-                    ),
+                    t(template).format(name=run.name, state=t(run.state)),
                     run.checkpoint,
                 )
             )

@@ -20,14 +20,6 @@ from maskloc.run_tables import sweep_table
 
 PRESENT_KEY = "train_present"
 OVERLAID_CURVES = ("mean_iou", "balanced_accuracy", "accuracy", "val_loss")
-STATE_NAMES = {  # a run's state as shown (the runs folder keeps the English word)
-    "queued": N_("queued"),
-    "running": N_("running"),
-    "finished": N_("finished"),
-    "stopped": N_("stopped"),
-    "failed": N_("failed"),
-    "interrupted": N_("interrupted"),
-}
 PRESENT_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 2rem; }

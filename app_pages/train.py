@@ -20,7 +20,6 @@ from app_pages._common import (
 from app_pages._i18n import N_, error_text, library_text, number, t
 from app_pages._shared_answers import onnx_download_bytes
 from app_pages._train_live import (
-    STATE_NAMES,
     chart_font,
     decimal_text,
     live_strip,
@@ -386,7 +385,7 @@ def live_panel() -> None:
 
 
 def run_details(snapshot: RunSnapshot) -> None:
-    state = t(STATE_NAMES.get(snapshot.state, snapshot.state))
+    state = t(snapshot.state)
     if snapshot.state == "failed":
         st.error(t("This run failed: {reason}").format(reason=library_text(snapshot.message)))
     elif snapshot.active:
@@ -530,7 +529,7 @@ def show_table(table, key: str) -> None:
     keeps its English column names and values (as written to CSV)."""
     shown = table.copy()
     if "state" in shown:
-        shown["state"] = shown["state"].map(lambda state: t(STATE_NAMES.get(state, state)))
+        shown["state"] = shown["state"].map(t)
     if decimal_text(0.5) != "0.5":  # a decimal comma: the numbers as text, written the same way
         for column in shown.columns:
             if shown[column].dtype.kind == "f":

@@ -29,7 +29,10 @@ from .progress import Progress
 from .trainer_setup import PreparedData, build_trainer, for_data, prepare_data, trained_model
 from .weights import WeightsUnavailable
 
-STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
+# Marked for the app's catalogue: pages show a state with t(state); status.json keeps English.
+STATUSES = (
+    N_("queued"), N_("running"), N_("finished"), N_("stopped"), N_("failed"), N_("interrupted")
+)  # fmt: skip
 BEST_CHECKPOINT = "best.pt"  # the file a run folder keeps its best weights in
 
 logger = logging.getLogger(__name__)
