@@ -564,7 +564,7 @@ def sweeps_section() -> None:
             show_table(sweep_table(members), "train_sweep_table")
 
 
-title, switch = st.columns([3, 1], vertical_alignment="bottom")
+title, switch = st.columns([3, 2], vertical_alignment="bottom")  # the switch label uncut at 1024 px
 title.title(t("Train"))
 with switch:
     present = present_toggle()

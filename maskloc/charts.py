@@ -252,8 +252,8 @@ def alpha_figure(
         cols=2,
         column_widths=[0.62, 0.38],
         subplot_titles=[
-            translate(N_("best validation scores")),
-            translate(N_("what the loss was made of (last epoch)")),
+            translate(N_("best scores")),
+            translate(N_("loss mix, last epoch")),
         ],
         horizontal_spacing=0.12,
     )
@@ -304,9 +304,7 @@ def alpha_figure(
                 col=2,
             )
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(
-        title_text=translate(N_("alpha (0: class loss only, 1: box loss only)")), row=1, col=1
-    )
+    fig.update_xaxes(title_text=translate(N_("alpha (0: class only, 1: box only)")), row=1, col=1)
     fig.update_xaxes(range=[-0.05, 1.05], dtick=0.25, row=1, col=1)
     fig.update_yaxes(range=fitted_range(shown), row=1, col=1)
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
