@@ -34,9 +34,9 @@ def present_toggle() -> bool:
     """The projector switch: when on, the page hides the form and tables and shows the live
     charts, the moving boxes and the sweep's result in large type."""
     on = st.toggle(
-        t("Present (projector)"),
+        t("Present"),
         key=PRESENT_KEY,
-        help=t("Hide the settings and tables; large type for a projector. Switch off to edit."),
+        help=t("Projector mode: hide the settings and tables, large type. Switch off to edit."),
     )
     if on:
         st.markdown(PRESENT_CSS, unsafe_allow_html=True)

@@ -253,7 +253,7 @@ def alpha_figure(
         column_widths=[0.62, 0.38],
         subplot_titles=[
             translate(N_("best scores")),
-            translate(N_("loss mix, last epoch")),
+            translate(N_("loss mix")),
         ],
         horizontal_spacing=0.12,
     )
