@@ -90,11 +90,25 @@ def _fresh_target(out: Path) -> None:
         )
 
 
-def _build_folder(out: Path, doing: str) -> Path:
-    """A hidden folder beside `out`, renamed onto it when complete (readable like any folder)."""
+@contextmanager
+def _building(out: Path, doing: str) -> Iterator[Path]:
+    """A hidden folder beside `out` to write into (readable like any folder), removed when
+    anything fails before it is put in place: a half-written dataset is never left behind."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}.{doing}-", dir=out.parent))
     build.chmod(0o755)
-    return build
+    try:
+        yield build
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+
+
+def _put_in_place(build: Path, out: Path) -> None:
+    """Rename the finished folder onto `out` (which _fresh_target found absent or empty)."""
+    if out.exists():
+        out.rmdir()
+    build.rename(out)
 
 
 def _source_of(name: str) -> str:
@@ -162,9 +176,7 @@ def import_dataset(
             raise FormatError(
                 N_("{source}: no {format} annotations found"), source=source, format=format_name
             )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        build = _build_folder(out, "importing")
-        try:
+        with _building(out, "importing") as build:
             rows = _copy_pictures(pictures, build, renames, multi_box, report)
             if not rows:
                 raise FormatError(
@@ -172,12 +184,7 @@ def import_dataset(
                 )
             frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
             atomic_write_bytes(build / "train.csv", frame.to_csv(index=False).encode())
-            if out.exists():
-                out.rmdir()
-            build.rename(out)
-        except BaseException:
-            shutil.rmtree(build, ignore_errors=True)
-            raise
+            _put_in_place(build, out)
     log.info("import %s -> %s: %d pictures", source, out, report.total)
     return report
 
@@ -243,19 +250,12 @@ def export_dataset(data: str | Path, format_name: str, out: str | Path) -> Expor
         raise FormatError(N_("{out}: already exists; choose a new file name"), out=out)
     if not as_zip:
         _fresh_target(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    build = _build_folder(out, "exporting")
-    try:
+    with _building(out, "exporting") as build:
         FORMATS[format_name].write(folder.train.frame, build)
         if as_zip:
             atomic_write_bytes(out, zip_folder(build, out.stem))
             shutil.rmtree(build)
         else:
-            if out.exists():
-                out.rmdir()
-            build.rename(out)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
-        raise
+            _put_in_place(build, out)
     report.written.update(folder.train.frame["class"])
     return report
