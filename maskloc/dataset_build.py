@@ -33,6 +33,7 @@ from .images import upright_dimensions
 from .layout import KNOWN_CLASSES as CLASSES
 from .layout import NO_FACE_COLUMNS, NO_FACE_CSV, SUBMISSION_COLUMNS, TEST, TRAIN, safe_image_path
 from .progress import Progress
+from .window_review import SHOWS_A_FACE
 
 RAW_COLUMNS = ("filename", "width", "height", "xmin", "ymin", "xmax", "ymax", "class")
 TRAIN_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
@@ -124,6 +125,7 @@ class BuildReport:
     degenerate_lines: list[int] = field(default_factory=list)
     no_face: dict[str, int] = field(default_factory=dict)
     no_face_missing: int = 0
+    no_face_reviewed: int = 0
 
     @property
     def n_crops(self) -> int:
@@ -145,7 +147,8 @@ class BuildReport:
         if self.no_face:
             per_split = ", ".join(f"{split} {count}" for split, count in self.no_face.items())
             lines.append(
-                f"  no-face windows: {per_split} ({self.no_face_missing} could not be placed)"
+                f"  no-face windows: {per_split} ({self.no_face_missing} could not be placed, "
+                f"{self.no_face_reviewed} left out: they show a face nobody annotated)"
             )
         if self.photos.get("unused"):
             lines.append(f"  photos without any crop: {self.photos['unused']}")
@@ -193,6 +196,8 @@ class NoFaceWindow:
 
     filename: str
     source: str
+    x: int
+    y: int
     side: int
 
 
@@ -434,6 +439,7 @@ class _Tally:
     rejected_crowded: int = 0
     most_usable: int = 0
     no_face_missing: int = 0
+    no_face_reviewed: int = 0
 
 
 def _crop_photo(
@@ -502,7 +508,8 @@ def _cut_no_face(
 
     A window's side is drawn like a face crop's (uniform(context_min, context_max) x a random
     usable face's longer side), so negatives look like positives in scale and resampling; only
-    the content differs.
+    the content differs. A window reviewed as showing an unannotated face is left out and not
+    replaced, so every other window (and its name) stays as it was.
     """
     count = settings.no_face_per_photo
     annotated = [f for f in photo.faces if f.width > 0 and f.height > 0]
@@ -514,8 +521,9 @@ def _cut_no_face(
     rng = _photo_rng(settings.seed, photo.filename, stream=2)
     width, height = photo.size
     windows: list[NoFaceWindow] = []
+    cut = 0
     for _ in range(count * settings.placement_tries * 5):
-        if len(windows) == count:
+        if cut == count:
             break
         face = usable[int(rng.integers(len(usable)))]
         factor = rng.uniform(settings.context_min, settings.context_max)
@@ -524,13 +532,17 @@ def _cut_no_face(
         wy = int(rng.integers(0, height - side + 1))
         if _touches_faces((wx, wy, side), annotated, settings.no_face_margin):
             continue
+        cut += 1
+        if (photo.filename, wx, wy, side) in SHOWS_A_FACE:
+            tally.no_face_reviewed += 1
+            continue
         patch = image.crop((wx, wy, wx + side, wy + side))
         if side != settings.size:
             patch = patch.resize((settings.size, settings.size), Image.Resampling.LANCZOS)
-        name = f"{photo.stem}_noface{len(windows)}.jpg"
+        name = f"{photo.stem}_noface{cut - 1}.jpg"
         (images_out / name).write_bytes(_jpeg_bytes(patch, settings.jpeg_quality))
-        windows.append(NoFaceWindow(name, photo.filename, side))
-    tally.no_face_missing += count - len(windows)
+        windows.append(NoFaceWindow(name, photo.filename, wx, wy, side))
+    tally.no_face_missing += count - cut
     return windows
 
 
@@ -676,6 +688,7 @@ def build_dataset(
             degenerate_lines=degenerate,
             no_face={sp: sum(row[1] == sp for row in no_face_rows) for sp in SPLITS},
             no_face_missing=tally.no_face_missing,
+            no_face_reviewed=tally.no_face_reviewed,
         )
         baseline = _baseline(crops["train"], settings.size)
         _write_csv(staging / "train.csv", TRAIN_COLUMNS, [_box_row(c) for c in crops["train"]])

@@ -17,6 +17,7 @@ import PIL
 import pytest
 from PIL import Image
 
+from maskloc import dataset_build
 from maskloc.dataset_build import (
     BuildReport,
     BuildSettings,
@@ -24,6 +25,7 @@ from maskloc.dataset_build import (
     _place_window,
     build_dataset,
 )
+from maskloc.window_review import SHOWS_A_FACE
 
 SIZE = 64
 SETTINGS = BuildSettings(size=SIZE, test_fraction=0.3, seed=3)
@@ -230,6 +232,42 @@ def test_no_face_windows_leave_the_face_crops_unchanged(
     for name in ("README.md", "no_face.csv"):
         faces.pop(name)
     assert {k: v for k, v in _hashes(other).items() if k in faces} == faces
+
+
+def test_reviewed_window_is_left_out_and_the_rest_kept(
+    raw: Path, built: tuple[Path, BuildReport], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A window reviewed as showing a face is not written; every other file keeps its name and
+    bytes (the window is not replaced, so no later draw moves)."""
+    out, before = built
+    cut = []
+    original = dataset_build._cut_no_face
+
+    def recording(*args, **kwargs):
+        windows = original(*args, **kwargs)
+        cut.extend(windows)
+        return windows
+
+    monkeypatch.setattr(dataset_build, "_cut_no_face", recording)
+    build_dataset(raw, tmp_path / "again", SETTINGS)
+    dropped = cut[len(cut) // 2]
+    key = (dropped.source, dropped.x, dropped.y, dropped.side)
+    monkeypatch.setattr(dataset_build, "SHOWS_A_FACE", {key: "a face nobody annotated"})
+    other = tmp_path / "reviewed"
+    report = build_dataset(raw, other, SETTINGS)
+
+    assert report.no_face_reviewed == 1 and before.no_face_reviewed == 0
+    assert sum(report.no_face.values()) == sum(before.no_face.values()) - 1
+    assert report.no_face_missing == before.no_face_missing
+    kept = {k: v for k, v in _hashes(out).items() if k != f"images/{dropped.filename}"}
+    for name in ("README.md", "no_face.csv"):
+        kept.pop(name)
+    assert {k: v for k, v in _hashes(other).items() if k in kept} == kept
+    assert f"images/{dropped.filename}" not in _hashes(other)
+    listed = [r["filename"] for r in _read(other / "no_face.csv")[1]]
+    assert dropped.filename not in listed and len(listed) == sum(report.no_face.values())
+    assert "1 left out after review" in (other / "README.md").read_text()
+    assert "1 left out: they show a face" in report.summary()
 
 
 def test_each_crop_holds_exactly_its_face(built: tuple[Path, BuildReport]):
@@ -511,7 +549,7 @@ def test_committed_counts_and_size():
     files = sorted(p.name for p in (COMMITTED / "images").iterdir())
     assert files == sorted([r["filename"] for r in rows] + [r["filename"] for r in no_face])
     total = sum(p.stat().st_size for p in COMMITTED.rglob("*") if p.is_file())
-    assert total < 18 * 1024 * 1024  # 475 face crops + 256 no-face windows
+    assert total < 18 * 1024 * 1024  # 475 face crops + 251 no-face windows
 
 
 def test_committed_images_decode_and_boxes_inside():
@@ -546,3 +584,5 @@ def test_committed_readme_has_provenance_and_counts():
     assert "python -m maskloc build-dataset --raw ../shared/datasets/mask-wearing" in text
     train, test = _committed_rows()
     assert f"| {len(train + test)} |" in text
+    # Every reviewed window of the committed build was left out (and the build found them all).
+    assert f"; {len(SHOWS_A_FACE)} left out after review" in text
