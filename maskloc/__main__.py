@@ -33,6 +33,7 @@ from .config import (
     preset,
 )
 from .layout import EVAL_SPLITS, TEST, VAL
+from .messages import ExplainedError
 from .progress import Progress
 
 DEFAULT_PRESET = "full"
@@ -544,27 +545,13 @@ def main(argv: list[str] | None = None) -> int:
         args.options = unknown
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    from .checkpoint import CheckpointError
-    from .data import DataError
-    from .engine import NonFiniteLoss
-    from .images import ImageError
-    from .weights import WeightsUnavailable
-
     undo_logging = _show_library_logs(args.verbose)
     try:
         return args.handler(args)
     except SettingError as error:
         print(f"error: {error.for_cli()}", file=sys.stderr)
         return 2
-    except (
-        DataError,
-        CheckpointError,
-        ImageError,
-        NonFiniteLoss,
-        WeightsUnavailable,
-        ValueError,
-        OSError,
-    ) as error:
+    except (ExplainedError, ValueError, OSError) as error:  # every library error is explained
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

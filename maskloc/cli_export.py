@@ -28,13 +28,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .onnx_export import ExportUnavailable, export_onnx
+    from .onnx_export import export_onnx
 
-    try:
-        path = export_onnx(args.checkpoint, args.out)
-    except ExportUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    path = export_onnx(args.checkpoint, args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     if args.check:
         from .onnx_check import parity

@@ -11,6 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
+from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)  # two workers on two cores: no oversubscription
@@ -54,11 +56,23 @@ def tiny_dataset(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "tiny")
 
 
-def require_chromium(chromium: str) -> None:
-    """Browser modules call this on import: skip without Chromium locally, but never under CI=true,
-    where a silent skip would hide that the browser tests did not run."""
-    if Path(chromium).exists():
-        return
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"browser tests need Chromium at {chromium} (apt-get install chromium)")
-    pytest.skip("Chromium not installed (apt-get install chromium)", allow_module_level=True)
+def tiny_config(
+    root: Path, epochs: int = 2, batch_size: int = 8, alpha: float = 0.7, image_size: int = 64
+) -> RunConfig:
+    """A small own_cnn run on CPU without augmentation: seconds, not minutes."""
+    return RunConfig(
+        DataConfig(root=str(root), image_size=image_size, augment="none"),
+        ModelConfig(name="own_cnn", pretrained=False),
+        TrainConfig(alpha=alpha, batch_size=batch_size, epochs=epochs, device="cpu"),
+    )
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory) -> Path:
+    """A one-epoch tiny checkpoint, trained once per test process, for tests that need any model."""
+    from maskloc.runs import train_run
+
+    data = make_dataset(tmp_path_factory.mktemp("ckpt-data") / "tiny")
+    run = tmp_path_factory.mktemp("ckpt-run") / "run"
+    train_run(tiny_config(data, epochs=1), run)
+    return run / "best.pt"

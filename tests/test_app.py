@@ -18,9 +18,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app_pages._site import PAGES
-from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from maskloc.config import RunConfig
 from maskloc.onnx_export import export_available
-from maskloc.runs import train_run
 
 APP = str(ROOT / "app.py")
 POLL_TIMEOUT = 150
@@ -31,19 +30,6 @@ class Env:
     data: Path
     runs: Path
     checkpoint: Path
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    data = make_dataset(tmp_path_factory.mktemp("ckpt-data") / "tiny")
-    run = tmp_path_factory.mktemp("ckpt-run") / "run"
-    config = RunConfig(
-        DataConfig(root=str(data), image_size=64, augment="none"),
-        ModelConfig(name="own_cnn", pretrained=False),
-        TrainConfig(epochs=1, batch_size=8, device="cpu"),
-    )
-    train_run(config, run)
-    return run / "best.pt"
 
 
 def clear_caches() -> None:

@@ -16,8 +16,7 @@ from app_pages._shared_answers import answers, onnx_files
 from maskloc.access import AUDIT_FILE, AccessPolicy, Actor
 
 RUN = "20260102-000000-own_cnn-a0.70"
-checkpoint = test_app.checkpoint  # the same fixtures as the other page tests
-env = test_app.env
+env = test_app.env  # the same fixture as the other page tests
 
 
 def test_every_session_gets_the_same_split_score_from_one_evaluation(env: Env):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_app import checkpoint, env, jpeg, open_page, poll, texts  # noqa: F401 (fixtures)
+from test_app import env, jpeg, open_page, poll, texts  # noqa: F401 (fixtures)
 
 from maskloc.formats import export_dataset
 from maskloc.predict import Predictor

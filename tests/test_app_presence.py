@@ -4,7 +4,7 @@ the several-faces note with one. Reuses test_app's environment (tiny dataset, mo
 from __future__ import annotations
 
 import pytest
-from test_app import checkpoint, env, jpeg, open_page, texts  # noqa: F401 (fixtures)
+from test_app import env, jpeg, open_page, texts  # noqa: F401 (fixtures)
 from test_presence import with_presence_bias
 
 from app_pages._presence import SEVERAL_FACES_NOTE
@@ -23,12 +23,18 @@ def bundle_model_that_sees(env, tmp_path, monkeypatch):  # noqa: F811
     return use
 
 
-def test_webcam_says_no_face_found_with_the_score_and_no_verdict(bundle_model_that_sees):
-    bundle_model_that_sees(False)
+def webcam_shot(bundle_model_that_sees, face: bool):
+    """The Webcam page after one snapshot, with a model that sees a face always or never."""
+    bundle_model_that_sees(face)
     at = open_page("app_pages/webcam.py")
     at.camera_input(key="webcam_camera").set_value(("shot.jpg", jpeg(160, 120), "image/jpeg"))
     at.run()
     assert not at.exception
+    return at
+
+
+def test_webcam_says_no_face_found_with_the_score_and_no_verdict(bundle_model_that_sees):
+    at = webcam_shot(bundle_model_that_sees, face=False)
     headings = [m for m in texts(at.markdown) if m.startswith("## ")]
     assert headings == ["## No face found · face score 0%"]
     assert any("under this model's threshold 0.50" in c for c in texts(at.caption))
@@ -36,11 +42,7 @@ def test_webcam_says_no_face_found_with_the_score_and_no_verdict(bundle_model_th
 
 
 def test_webcam_verdict_carries_the_several_faces_note(bundle_model_that_sees):
-    bundle_model_that_sees(True)
-    at = open_page("app_pages/webcam.py")
-    at.camera_input(key="webcam_camera").set_value(("shot.jpg", jpeg(160, 120), "image/jpeg"))
-    at.run()
-    assert not at.exception
+    at = webcam_shot(bundle_model_that_sees, face=True)
     verdict = [m for m in texts(at.markdown) if m.startswith("## ")]
     assert len(verdict) == 1 and "mask" in verdict[0] and "No face" not in verdict[0]
     assert any(

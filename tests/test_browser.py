@@ -13,17 +13,14 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, require_chromium
+from browser_steps import BROWSER_MARKS, SHOTS, chromium, no_exception, require_chromium, settle
+from conftest import ROOT
 
-from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+from bench.browser import start_app, stop_app
 
-SHOTS = ROOT / "artifacts" / "screenshots"
+pytestmark = BROWSER_MARKS
 
-# One worker runs the browser modules one after another: each starts its own server and Chromium,
-# and two of them at once on two cores starve the sweep test.
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-require_chromium(CHROMIUM)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +32,8 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    """One Chromium for the module (Playwright's sync API allows one driver per thread)."""
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +50,7 @@ def _open(page, url: str, heading: str) -> None:
     page.goto(url)
     page.get_by_role("heading", name=heading).first.wait_for()
     page.wait_for_load_state("networkidle")
-    _settle(page)
-
-
-def _settle(page) -> None:
-    """Wait until Streamlit has finished the current script run."""
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid*="Running"]\')'
-    )
-    page.wait_for_timeout(500)
-
-
-def _no_exception(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:3000]
+    settle(page)
 
 
 def _images_loaded(page, at_least: int) -> None:
@@ -84,20 +63,23 @@ def _images_loaded(page, at_least: int) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("path", "heading", "ready"),
-    [
-        ("", "maskloc", lambda page: page.get_by_text("Explore").first.wait_for()),
-        ("explore", "Explore", lambda page: _images_loaded(page, 6)),
-        ("augment", "Augmentation playground", lambda page: _images_loaded(page, 5)),
-        ("predict", "Predict", lambda page: page.get_by_text("balanced accuracy").first.wait_for()),
-    ],
-)
+# The pages opened by address, and what each shows once it is ready. Train, Collect and Webcam
+# have their own tests below (a run, a snapshot); Webcam is also shot at projector size.
+PAGES = [
+    ("", "maskloc", lambda page: page.get_by_text("Explore").first.wait_for()),
+    ("explore", "Explore", lambda page: _images_loaded(page, 6)),
+    ("augment", "Augmentation playground", lambda page: _images_loaded(page, 5)),
+    ("predict", "Predict", lambda page: page.get_by_text("balanced accuracy").first.wait_for()),
+]
+WEBCAM = ("webcam", "Webcam", lambda page: None)
+
+
+@pytest.mark.parametrize(("path", "heading", "ready"), PAGES)
 def test_page_opens_without_error(page, app_url, path, heading, ready):
     _open(page, f"{app_url}/{path}", heading)
     ready(page)
-    _settle(page)
-    _no_exception(page)
+    settle(page)
+    no_exception(page)
     page.screenshot(path=str(SHOTS / f"{path or 'home'}.png"))
 
 
@@ -237,15 +219,15 @@ def test_a_spanish_browser_gets_spanish_navigation(browser, app_url):
             link.click()
             tab.wait_for_url(re.compile(rf"/{name}(\?.*)?$" if name != names[0] else r"/(\?.*)?$"))
             tab.get_by_role("heading", name=es(headings[name])).first.wait_for()
-            _settle(tab)
+            settle(tab)
 
         for name, info in zip(names, PAGES, strict=True):
             if name != names[0]:  # Home was opened by its address, every other page by a click
                 click(info, name)
             ready, extra = SPANISH_WALK[name]
             ready(tab, es)
-            _settle(tab)
-            _no_exception(tab)
+            settle(tab)
+            no_exception(tab)
             english = everywhere + [headings[name]] + extra
             if name == "home":  # Home describes every other page
                 english += [p.what for p in PAGES[1:]]
@@ -254,7 +236,7 @@ def test_a_spanish_browser_gets_spanish_navigation(browser, app_url):
             assert not _english_leftovers(tab, english), f"English on the Spanish {name} page"
             tab.screenshot(path=str(SHOTS / f"{name}-es.png"))
         click(PAGES[0], names[0])  # and back Home through the navigation too
-        _no_exception(tab)
+        no_exception(tab)
     finally:
         context.close()
 
@@ -270,14 +252,14 @@ def test_training_run_streams_a_growing_chart(page, app_url):
     page.wait_for_function(f"({chart_points})() >= 1", timeout=240_000)
     first = page.evaluate(chart_points)
     page.wait_for_function(f"({chart_points})() > {first}", timeout=240_000)
-    _no_exception(page)
+    no_exception(page)
     page.screenshot(path=str(SHOTS / "train.png"))
     # Stop frees the trainer at once: a run left going would queue the next test's sweep
     # behind 30 epochs.
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Nothing is training.").wait_for(timeout=120_000)
-    _settle(page)
-    _no_exception(page)
+    settle(page)
+    no_exception(page)
 
 
 def test_webcam_snapshot_of_the_fake_camera_finds_no_face(page, app_url):
@@ -291,7 +273,7 @@ def test_webcam_snapshot_of_the_fake_camera_finds_no_face(page, app_url):
     page.get_by_text(re.compile(r"No face found · face score \d+%")).wait_for(timeout=60_000)
     assert page.get_by_text("prediction in red").count() == 0
     assert page.get_by_text(re.compile(r"^\S+ (mask|no-mask) · \d+%$")).count() == 0
-    _no_exception(page)
+    no_exception(page)
     page.screenshot(path=str(SHOTS / "webcam.png"))
 
 
@@ -311,7 +293,7 @@ def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
     try:
         page.goto(f"{app_url}/train")
         page.get_by_role("heading", name="Train").first.wait_for(timeout=180_000)  # cold server
-        _settle(page)
+        settle(page)
         epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
         epochs.fill("1")
         epochs.press("Tab")
@@ -323,19 +305,19 @@ def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
             body = page.inner_text("body")
             raise AssertionError(body[body.find("Training now") :][:3000]) from error
         _images_loaded(page, 6)  # the strip: six validation pictures
-        _no_exception(page)
+        no_exception(page)
         page.screenshot(path=str(SHOTS / "train_live_1024.png"))
         # the sweep is over when it moves from "Training now" to the finished "Alpha sweeps"
         page.get_by_role("heading", name="Alpha sweeps").wait_for(timeout=900_000)
-        _settle(page)
+        settle(page)
         page.get_by_text("Both together are best at alpha").first.wait_for()
-        _no_exception(page)
+        no_exception(page)
         for alpha in ("0", "0.25", "0.5", "0.75", "1"):
             page.get_by_text(f"α = {alpha}", exact=True).first.wait_for()
         page.get_by_role("heading", name="Alpha sweeps").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "train_sweep_1024.png"))
         page.get_by_text("Present", exact=True).click()
-        _settle(page)
+        settle(page)
         page.get_by_text("Both together are best at alpha").first.wait_for()
         # present mode hides the form (the rerun after the switch may take a moment)
         page.get_by_role("button", name="Start alpha sweep").wait_for(state="detached")
@@ -346,21 +328,12 @@ def test_alpha_sweep_live_strip_and_chart_at_projector_size(page, app_url):
         )
         page.screenshot(path=str(SHOTS / "train_present_1024.png"))
         page.get_by_text("Present", exact=True).click()
-        _settle(page)
+        settle(page)
     finally:
         page.set_viewport_size({"width": 1400, "height": 1000})
 
 
-@pytest.mark.parametrize(
-    ("path", "heading", "ready"),
-    [
-        ("", "maskloc", lambda page: page.get_by_text("Explore").first.wait_for()),
-        ("explore", "Explore", lambda page: _images_loaded(page, 6)),
-        ("augment", "Augmentation playground", lambda page: _images_loaded(page, 5)),
-        ("predict", "Predict", lambda page: page.get_by_text("balanced accuracy").first.wait_for()),
-        ("webcam", "Webcam", lambda page: None),
-    ],
-)
+@pytest.mark.parametrize(("path", "heading", "ready"), [*PAGES, WEBCAM])
 def test_pages_at_projector_size(page, app_url, path, heading, ready):
     """Screenshots at 1024x768 (artifacts/screenshots/*_1024.png) to look at; the Webcam verdict
     must be on the first screen."""
@@ -377,8 +350,8 @@ def test_pages_at_projector_size(page, app_url, path, heading, ready):
             verdict = page.get_by_text(re.compile(r"No face found · face score \d+%")).first
             verdict.wait_for(timeout=60_000)
             assert _above_the_fold(page, verdict), "the verdict must be on the first screen"
-        _settle(page)
-        _no_exception(page)
+        settle(page)
+        no_exception(page)
         page.screenshot(path=str(SHOTS / f"{path or 'home'}_1024.png"))
     finally:
         page.set_viewport_size({"width": 1400, "height": 1000})

@@ -6,25 +6,16 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from conftest import make_dataset, require_chromium
+from browser_steps import BROWSER_MARKS, chromium, no_exception, require_chromium, settle
+from conftest import make_dataset
 
-from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+from bench.browser import start_app, stop_app
 
-# One worker runs the browser modules one after another: each starts its own server and Chromium,
-# and two of them at once on two cores starve the sweep test.
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = BROWSER_MARKS
 
-require_chromium(CHROMIUM)
+require_chromium()
 
 PASSCODE = "class-of-30"
-
-
-def _settle(page) -> None:
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid*="Running"]\')'
-    )
-    page.wait_for_timeout(500)
 
 
 def _open_train(context, url: str):
@@ -32,7 +23,7 @@ def _open_train(context, url: str):
     page.set_default_timeout(90_000)
     page.goto(f"{url}/train")
     page.get_by_role("heading", name="Train").first.wait_for()
-    _settle(page)
+    settle(page)
     return page
 
 
@@ -42,11 +33,11 @@ def _give_passcode(page, passcode: str) -> None:
         page.get_by_text("Teacher", exact=True).click()
     field.fill(passcode)
     page.get_by_role("button", name="Unlock teacher mode").click()
-    _settle(page)
+    settle(page)
 
 
 def test_two_sessions_own_their_runs_and_the_teacher_may_act(tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     runs = tmp_path / "runs"
     data = make_dataset(tmp_path / "data", n=48, n_test=0)
@@ -54,8 +45,7 @@ def test_two_sessions_own_their_runs_and_the_teacher_may_act(tmp_path):
         runs, env={"MASKLOC_TEACHER_PASSWORD": PASSCODE, "MASKLOC_DATA": str(data)}
     )
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        with chromium() as browser:
             alice = _open_train(browser.new_context(viewport={"width": 1400, "height": 1000}), url)
             bob = _open_train(browser.new_context(viewport={"width": 1400, "height": 1000}), url)
 
@@ -64,7 +54,7 @@ def test_two_sessions_own_their_runs_and_the_teacher_may_act(tmp_path):
                 field = alice.get_by_role("spinbutton", name=label, exact=True)
                 field.fill(value)
                 field.press("Enter")
-                _settle(alice)
+                settle(alice)
             alice.get_by_role("button", name="Start training").click()
             alice_stop = alice.get_by_role("button", name="Stop", exact=True)
             expect(alice_stop).to_be_enabled(timeout=120_000)
@@ -89,9 +79,8 @@ def test_two_sessions_own_their_runs_and_the_teacher_may_act(tmp_path):
             bob.get_by_role("button", name="Delete run").click()
             bob.get_by_role("button", name="Delete for good").click()
             bob.get_by_text("No runs yet").wait_for()
-            assert bob.locator('[data-testid="stException"]').count() == 0
-            assert alice.locator('[data-testid="stException"]').count() == 0
-            browser.close()
+            no_exception(bob)
+            no_exception(alice)
     finally:
         stop_app(server)
     entries = [json.loads(line) for line in (runs / "audit.jsonl").read_text().splitlines()]

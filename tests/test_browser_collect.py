@@ -6,40 +6,21 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import ROOT, require_chromium
+from browser_steps import BROWSER_MARKS, SHOTS, chromium, no_exception, require_chromium, settle
 
-from bench.browser import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+from bench.browser import start_app, stop_app
 
-SHOTS = ROOT / "artifacts" / "screenshots"
+pytestmark = BROWSER_MARKS
 
-# One worker runs the browser modules one after another: each starts its own server and Chromium,
-# and two of them at once on two cores starve the sweep test.
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-require_chromium(CHROMIUM)
-
-
-def _settle(page) -> None:
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid*="Running"]\')'
-    )
-    page.wait_for_timeout(500)
-
-
-def _no_exception(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:3000]
+require_chromium()
 
 
 def test_snapshot_drag_add_then_explore(tmp_path, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
     user_data = tmp_path / "user"
     monkeypatch.setenv("MASKLOC_USER_DATA", str(user_data))
     server, url = start_app(tmp_path / "runs")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        with chromium() as browser:
             context = browser.new_context(viewport={"width": 1400, "height": 1100})
             context.grant_permissions(["camera"])
             page = context.new_page()
@@ -54,7 +35,7 @@ def test_snapshot_drag_add_then_explore(tmp_path, monkeypatch):
             proposed = page.get_by_text("box: x").first.inner_text()
             canvas = page.locator("canvas").last
             canvas.wait_for()
-            _settle(page)
+            settle(page)
             canvas.scroll_into_view_if_needed()
             page.wait_for_timeout(300)
             area = canvas.bounding_box()
@@ -71,11 +52,11 @@ def test_snapshot_drag_add_then_explore(tmp_path, monkeypatch):
                 "e => e.innerText && e.innerText.startsWith('box: x') && e.innerText !== old)",
                 arg=proposed,
             )
-            _settle(page)
+            settle(page)
             page.screenshot(path=str(SHOTS / "collect.png"))
             page.get_by_role("button", name="Add", exact=True).click()
             page.get_by_text("Added shot-").first.wait_for()
-            _no_exception(page)
+            no_exception(page)
 
             rows = pd.read_csv(user_data / "my-faces" / "train.csv")
             assert len(rows) == 1
@@ -90,15 +71,14 @@ def test_snapshot_drag_add_then_explore(tmp_path, monkeypatch):
 
             page.goto(f"{url}/explore")
             page.get_by_role("heading", name="Explore").first.wait_for()
-            _settle(page)
+            settle(page)
             page.get_by_text("…or one of your datasets").wait_for()
             page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').last.click()
             page.get_by_role("option", name="my-faces").click()
             page.get_by_text(str(user_data / "my-faces")).first.wait_for()
-            _settle(page)
-            _no_exception(page)
+            settle(page)
+            no_exception(page)
             metric = page.locator('[data-testid="stMetricValue"]').first.inner_text()
             assert metric.strip() == "1"
-            browser.close()
     finally:
         stop_app(server)

@@ -14,12 +14,10 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, tiny_config
 from test_app import (  # the app fixtures: tiny data, tiny model, temporary runs folder
-    checkpoint,  # noqa: F401
     env,  # noqa: F401
     fill_small_run,
     open_page,
@@ -29,7 +27,6 @@ from test_app import (  # the app fixtures: tiny data, tiny model, temporary run
 )
 
 from maskloc.cluster import ClusterBackend, ClusterError, pack_dataset, unpacked_dataset
-from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from maskloc.data import DataError, load_dataset
 from maskloc.jobs import JobRegistry
 from maskloc.predict import Predictor, evaluate
@@ -37,14 +34,6 @@ from maskloc.runs import RunFolder
 
 pytestmark = pytest.mark.xdist_group("dask")
 TIMEOUT = 180  # generous: the suite shares two cores with the cluster's processes
-
-
-def tiny_config(root: Path, epochs: int = 2, batch_size: int = 8, alpha: float = 0.7) -> RunConfig:
-    return RunConfig(
-        DataConfig(root=str(root), image_size=64, augment="none"),
-        ModelConfig(name="own_cnn", pretrained=False),
-        TrainConfig(alpha=alpha, batch_size=batch_size, epochs=epochs, device="cpu"),
-    )
 
 
 def worker_of(message: str) -> str | None:

@@ -12,22 +12,9 @@ import torch
 from conftest import make_dataset
 
 from maskloc.checkpoint import CheckpointError, read_checkpoint
-from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig, preset
+from maskloc.config import ModelConfig, preset
 from maskloc.finetune import merged_class_names, model_from_checkpoint
 from maskloc.runs import train_run
-
-
-@pytest.fixture(scope="module")
-def start(tmp_path_factory):
-    data = make_dataset(tmp_path_factory.mktemp("start-data") / "d", n=18, n_test=0)
-    run = tmp_path_factory.mktemp("start-run") / "run"
-    config = RunConfig(
-        DataConfig(root=str(data), image_size=48, augment="none"),
-        ModelConfig(name="own_cnn", pretrained=False),
-        TrainConfig(epochs=1, batch_size=8, device="cpu"),
-    )
-    train_run(config, run)
-    return run / "best.pt"
 
 
 def test_class_names_keep_the_checkpoint_ids():
@@ -36,8 +23,8 @@ def test_class_names_keep_the_checkpoint_ids():
     ]  # fmt: skip
 
 
-def test_a_new_class_adds_a_zero_row_and_keeps_the_old_ones(start, caplog):
-    payload = read_checkpoint(start)
+def test_a_new_class_adds_a_zero_row_and_keeps_the_old_ones(checkpoint, caplog):
+    payload = read_checkpoint(checkpoint)
     config = ModelConfig(**{**payload["model_config"], "pretrained": False})
     with caplog.at_level(logging.WARNING, logger="maskloc.finetune"):
         model = model_from_checkpoint(config, payload, ["mask", "no-mask", "hat"])
@@ -50,19 +37,20 @@ def test_a_new_class_adds_a_zero_row_and_keeps_the_old_ones(start, caplog):
             assert torch.equal(state[key], old), key
 
 
-def test_finetune_run_starts_from_the_checkpoint_with_a_new_class(start, tmp_path):
+def test_finetune_run_starts_from_the_checkpoint_with_a_new_class(checkpoint, tmp_path):
     data = make_dataset(tmp_path / "own", n=12, n_test=0, seed=3)
     frame = pd.read_csv(data / "train.csv")
     frame.loc[:3, "class"] = "hat"
     frame.to_csv(data / "train.csv", index=False)
     config = preset("finetune")
-    config.data.root, config.train.init_from = str(data), str(start)
+    config.data.root, config.train.init_from = str(data), str(checkpoint)
     config.train.epochs, config.train.cached_variants, config.train.device = 2, 2, "cpu"
     train_run(config, tmp_path / "ft")
     tuned = read_checkpoint(tmp_path / "ft" / "best.pt")
-    before = read_checkpoint(start)
+    before = read_checkpoint(checkpoint)
     assert tuned["class_names"] == ["mask", "no-mask", "hat"]
-    assert tuned["image_size"] == 48 and tuned["mean"] == before["mean"]
+    assert before["image_size"] == 64 != preset("finetune").data.image_size
+    assert tuned["image_size"] == 64 and tuned["mean"] == before["mean"]
     backbone = [k for k in before["state_dict"] if k.startswith("backbone")]
     assert backbone and all(
         torch.equal(tuned["state_dict"][k], before["state_dict"][k]) for k in backbone
@@ -70,13 +58,15 @@ def test_finetune_run_starts_from_the_checkpoint_with_a_new_class(start, tmp_pat
     head = [v for k, v in tuned["state_dict"].items() if k.startswith("class_head") and v.ndim == 2]
     assert head[-1].shape[0] == 3  # one output per class, the new one included
     saved = json.loads((tmp_path / "ft" / "config.json").read_text())
-    assert saved["train"]["init_from"] == str(start) and saved["model"]["name"] == "own_cnn"
+    assert saved["train"]["init_from"] == str(checkpoint) and saved["model"]["name"] == "own_cnn"
 
 
-def test_an_ensemble_cannot_be_a_starting_point(start, tmp_path):
+def test_an_ensemble_cannot_be_a_starting_point(checkpoint, tmp_path):
     from maskloc.checkpoint import atomic_write_bytes, checkpoint_bytes, ensemble_payload
 
-    atomic_write_bytes(tmp_path / "e.pt", checkpoint_bytes(ensemble_payload([start, start])))
+    atomic_write_bytes(
+        tmp_path / "e.pt", checkpoint_bytes(ensemble_payload([checkpoint, checkpoint]))
+    )
     config = preset("finetune")
     config.train.init_from = str(tmp_path / "e.pt")
     with pytest.raises(CheckpointError, match="an ensemble cannot be fine-tuned"):

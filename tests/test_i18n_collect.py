@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app import APP, checkpoint, env, jpeg, texts  # noqa: F401 (fixtures)
+from test_app import APP, env, jpeg, texts  # noqa: F401 (fixtures)
 from test_formats import _image, _voc
 
 from app_pages._i18n import catalogue
@@ -180,7 +180,7 @@ def test_user_dataset_errors_are_value_errors_explained_in_spanish(tmp_path):
     assert caught.value.explain(SPANISH) == "mine: no hay ninguna imagen llamada 'nope.jpg'"
 
 
-def test_an_ensemble_cannot_be_fine_tuned_says_so_in_spanish(checkpoint, tmp_path):  # noqa: F811
+def test_an_ensemble_cannot_be_fine_tuned_says_so_in_spanish(checkpoint, tmp_path):
     from maskloc.checkpoint import (
         CheckpointError,
         atomic_write_bytes,

@@ -10,7 +10,7 @@ import shutil
 import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
-from test_app import checkpoint, env, jpeg, texts  # noqa: F401  (fixtures)
+from test_app import env, jpeg, texts  # noqa: F401  (fixtures)
 
 from app_pages._i18n import catalogue
 from maskloc.data import DataError, load_dataset

@@ -8,21 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import tiny_config
 
-from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from maskloc.jobs import JobRegistry, RunSnapshot, TrainingJob
 from maskloc.run_tables import runs_table, sweep_table
 from maskloc.runs import RunFolder
 
 TIMEOUT = 120  # generous: the suite may share two cores with other work
-
-
-def tiny_config(root: Path, epochs: int = 2, batch_size: int = 8, alpha: float = 0.7) -> RunConfig:
-    return RunConfig(
-        DataConfig(root=str(root), image_size=64, augment="none"),
-        ModelConfig(name="own_cnn", pretrained=False),
-        TrainConfig(alpha=alpha, batch_size=batch_size, epochs=epochs, device="cpu"),
-    )
 
 
 def wait_for(condition, timeout: float = TIMEOUT, what: str = "condition") -> None:
