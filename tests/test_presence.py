@@ -3,6 +3,7 @@ old checkpoints that keep answering as before, and the CLI `check` command."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -307,8 +308,8 @@ def test_check_prints_one_json_object_per_image_and_goes_on_after_a_bad_file(
 
 def test_bundled_model_finds_test_faces_and_rejects_test_windows():
     """The bundled model on pictures it never saw: the first 24 test crops (all found) and the
-    first 12 test no-face windows (all rejected, far under the threshold). The model card's
-    figures come from all of them."""
+    first 12 test no-face windows (all rejected, under a tenth of the threshold). The model
+    card's figures come from all of them."""
     predictor = Predictor(DEFAULT_CHECKPOINT, "cpu")
     threshold = predictor.presence_threshold
     assert threshold is not None and 0.0 < threshold < 1.0
@@ -318,15 +319,22 @@ def test_bundled_model_finds_test_faces_and_rejects_test_windows():
     face_scores = predictor.run_table(Table(faces)).presence.numpy()
     window_scores = predictor.run_table(Table(windows)).presence.numpy()
     assert (face_scores >= threshold).all(), face_scores
-    assert (window_scores < 0.01).all(), window_scores
+    assert (window_scores < threshold / 10).all(), window_scores
 
 
-def test_bundled_model_finds_no_face_in_a_fake_camera_frame():
-    """Like Chromium's fake camera (green disc on dark green): "no face", not a mask verdict."""
-    frame = Image.new("RGB", (640, 480), (0, 135, 0))
-    draw = ImageDraw.Draw(frame)
-    draw.ellipse((245, 165, 395, 315), fill=(80, 255, 30))
-    for x, y in ((0, 0), (610, 0), (0, 450), (610, 450)):
-        draw.rectangle((x, y, x + 30, y + 30), fill=(0, 255, 0))
-    prediction = Predictor(DEFAULT_CHECKPOINT, "cpu").predict(frame)
-    assert prediction.face is False and prediction.face_score < 0.01
+def test_bundled_model_finds_no_face_in_fake_camera_frames():
+    """Like Chromium's fake camera (a green pie turning on dark green, a frame counter, as the
+    browser sends it: JPEG): "no face" on every frame, never a mask verdict."""
+    predictor = Predictor(DEFAULT_CHECKPOINT, "cpu")
+    rng = np.random.default_rng(0)
+    for frame_number in range(8):
+        frame = Image.new("RGB", (640, 480), (0, 135, 0))
+        draw = ImageDraw.Draw(frame)
+        x, y = 320 + rng.integers(-150, 150), 240 + rng.integers(-100, 100)
+        radius, start = rng.integers(40, 110), rng.integers(0, 360)
+        draw.pieslice((x - radius, y - radius, x + radius, y + radius), start, start + 300, "lime")
+        draw.text((10, 10), f"{frame_number * 33} ms {frame_number}", fill="white")
+        sent = io.BytesIO()
+        frame.save(sent, "JPEG", quality=80)
+        prediction = predictor.predict(Image.open(sent))
+        assert prediction.face is False, (frame_number, prediction)
