@@ -75,20 +75,26 @@ def pack_dataset(root: str | Path) -> bytes:
     """
     root = Path(root)
     if not (root / "train.csv").is_file():
-        raise DataError(f"{root}: no train.csv to send to the cluster")
+        raise DataError(N_("{folder}: no train.csv to send to the cluster"), folder=root)
     if not (root / "images").is_dir():
-        raise DataError(f"{root}: no images/ folder to send to the cluster")
+        raise DataError(N_("{folder}: no images/ folder to send to the cluster"), folder=root)
     files = [root / "train.csv"]
     for folder, _, names in os.walk(root / "images"):  # does not follow links
         files.extend(Path(folder) / name for name in sorted(names))
     files = [path for path in files if path.is_file() and not path.is_symlink()]
     if len(files) > MAX_ENTRIES:
-        raise DataError(f"{root}: more than {MAX_ENTRIES:,} files, too many to send")
+        raise DataError(
+            N_("{folder}: more than {limit} files, too many to send"),
+            folder=root,
+            limit=f"{MAX_ENTRIES:,}",
+        )
     size = sum(path.stat().st_size for path in files)
     if size > MAX_UNPACKED_BYTES:
         raise DataError(
-            f"{root}: {size / 2**20:.0f} MB is more than the "
-            f"{MAX_UNPACKED_BYTES // 2**20} MB a cluster run may carry"
+            N_("{folder}: {size} MB is more than the {limit} MB a cluster run may carry"),
+            folder=root,
+            size=f"{size / 2**20:.0f}",
+            limit=MAX_UNPACKED_BYTES // 2**20,
         )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
@@ -107,7 +113,7 @@ def unpacked_dataset(data: bytes, digest: str, into: Path) -> Path:
     with _unpack_lock:
         if not (target / "train.csv").is_file():
             if hashlib.sha256(data).hexdigest() != digest:
-                raise DataError("the dataset zip arrived damaged (hash mismatch)")
+                raise DataError(N_("the dataset zip arrived damaged (hash mismatch)"))
             fresh = unpack_dataset_zip(data, into, f"dataset {digest[:12]}")
             shutil.rmtree(target, ignore_errors=True)
             fresh.rename(target)
@@ -279,7 +285,7 @@ class ClusterBackend:
     def __init__(self, address: str, connect_timeout: float = 10.0) -> None:
         self.address = address.strip()
         if not self.address:
-            raise ClusterError("no scheduler address given")
+            raise ClusterError(N_("no scheduler address given"))
         self.connect_timeout = connect_timeout
         self._client: Client | None = None
         self._refused: tuple[float, ClusterError] | None = None  # last failed connection
