@@ -26,6 +26,7 @@ from test_app import (  # the app fixtures: tiny data, tiny model, temporary run
     texts,
 )
 
+from app_pages._i18n import catalogue
 from maskloc.cluster import ClusterBackend, ClusterError, pack_dataset, unpacked_dataset
 from maskloc.data import DataError, load_dataset
 from maskloc.jobs import JobRegistry
@@ -90,8 +91,13 @@ def test_the_dataset_travels_as_a_zip_and_unpacks_once(tiny_dataset, tmp_path):
     assert (root / "marker").read_text() == "kept"
     with pytest.raises(DataError, match="damaged"):
         unpacked_dataset(packed, "0" * 64, tmp_path / "cache")
-    with pytest.raises(DataError, match=r"no train\.csv"):
+    with pytest.raises(DataError, match=r"no train\.csv") as refused:
         pack_dataset(tmp_path / "nowhere")
+    spanish = catalogue("es").gettext
+    assert (
+        refused.value.explain(spanish)
+        == f"{tmp_path / 'nowhere'}: no hay train.csv que enviar al clúster"
+    )
 
 
 def _free_port() -> int:
