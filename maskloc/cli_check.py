@@ -11,9 +11,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_CHECKPOINT
+
+if TYPE_CHECKING:  # predict imports torch: the CLI loads it only when it runs a command
+    from .predict import Prediction
 
 CHECK_KEYS = ("file", "face", "face_score", "class", "confidence", "box")
 
@@ -33,7 +36,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_check)
 
 
-def check_record(file: str, prediction: Any) -> dict[str, Any]:
+def check_record(file: str, prediction: Prediction) -> dict[str, Any]:
     """The JSON answer for one image: verdict fields only when a face was found."""
     found = bool(prediction.face)
     return {
@@ -46,7 +49,7 @@ def check_record(file: str, prediction: Any) -> dict[str, Any]:
     }
 
 
-def check_line(file: str, prediction: Any) -> str:
+def check_line(file: str, prediction: Prediction) -> str:
     """The same answer as a sentence."""
     score = "" if prediction.face_score is None else f" (face score {prediction.face_score:.2f})"
     if not prediction.face:
