@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_pages._i18n import language_selector, t
-from app_pages._site import PAGES
+from app_parts.i18n import language_selector, t
+from app_parts.site import PAGES
 
 st.set_page_config(page_title="maskloc", page_icon="😷", layout="wide")
 language_selector()

@@ -7,13 +7,13 @@ import random
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import dataset_or_stop
-from app_pages._i18n import error_text, number, t
-from maskloc import drawing
-from maskloc.augment import augment_sample, describe_applied
-from maskloc.augment_export import export_augmented
-from maskloc.images import ImageError, read_rgb
-from maskloc.transforms import CATALOGUE, NOTEBOOK_AUGMENTATIONS, Param, TransformSpec
+from app_parts.dataset_chooser import dataset_or_stop
+from app_parts.i18n import error_text, number, t
+from maskloc.data.augment import augment_sample, describe_applied
+from maskloc.data.augment_export import export_augmented
+from maskloc.data.images import ImageError, read_rgb
+from maskloc.data.transforms import CATALOGUE, NOTEBOOK_AUGMENTATIONS, Param, TransformSpec
+from maskloc.viz import drawing
 
 COLUMNS = 5
 

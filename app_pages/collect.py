@@ -5,7 +5,7 @@ import math
 
 import streamlit as st
 
-from app_pages._box_editor import (
+from app_parts.box_editor import (
     DATASET_KEY,
     class_picker,
     dataset_for,
@@ -13,20 +13,16 @@ from app_pages._box_editor import (
     edit_box,
     fix_and_add,
 )
-from app_pages._common import (
-    DATA_KEY,
-    IMAGE_TYPES,
-    USER_ERRORS,
-    describe_model,
-    model_chooser,
-    registry,
-)
-from app_pages._i18n import N_, error_text, library_text, number, t
-from maskloc import drawing
-from maskloc.config import preset
-from maskloc.finetune import adopt_checkpoint
-from maskloc.images import read_rgb
-from maskloc.user_datasets import RECOMMENDED_PER_CLASS, user_data_root
+from app_parts.dataset_chooser import DATA_KEY
+from app_parts.i18n import N_, error_text, library_text, number, t
+from app_parts.inputs import IMAGE_TYPES, USER_ERRORS
+from app_parts.jobs import registry
+from app_parts.model_chooser import describe_model, model_chooser
+from maskloc.config.presets import preset
+from maskloc.data.images import read_rgb
+from maskloc.data.user_datasets import RECOMMENDED_PER_CLASS, user_data_root
+from maskloc.training.finetune import adopt_checkpoint
+from maskloc.viz import drawing
 
 THUMBS = 24
 

@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import dataset_or_stop
-from app_pages._i18n import N_, error_text, library_text, t
-from app_pages._import import import_sidebar
-from app_pages._widgets import page_of
-from maskloc import charts, drawing
-from maskloc.images import ImageError, read_rgb
+from app_parts.dataset_chooser import dataset_or_stop
+from app_parts.i18n import N_, error_text, library_text, t
+from app_parts.importer import import_sidebar
+from app_parts.widgets import page_of
+from maskloc.data.images import ImageError, read_rgb
+from maskloc.viz import charts, drawing
 
 PER_PAGE = 24
 HIDDEN_COLUMNS = ["path", "row"]

@@ -2,24 +2,21 @@
 
 import streamlit as st
 
-from app_pages import _access as access
-from app_pages._common import (
-    USER_ERRORS,
+from app_parts import access
+from app_parts.dataset_chooser import data_root, load_folder
+from app_parts.formatting import device_text
+from app_parts.i18n import error_text, t
+from app_parts.inputs import USER_ERRORS
+from app_parts.jobs import cluster_backend, registry, training_place
+from app_parts.model_chooser import (
     ModelChoice,
-    bundled_checkpoint,
-    cluster_backend,
-    data_root,
     describe_model,
-    device_text,
-    load_folder,
     model_labels,
     model_options,
     predictor_for,
-    registry,
-    training_place,
 )
-from app_pages._i18n import error_text, t
-from app_pages._site import PAGES
+from app_parts.site import PAGES
+from maskloc.config.paths import bundled_checkpoint
 
 st.title(t("maskloc: mask or no mask, and where is the face?"))
 st.markdown(
@@ -97,7 +94,7 @@ def apply_scheduler() -> None:
     if not address:
         jobs.backend = None
         return
-    from maskloc.cluster import ClusterError
+    from maskloc.classroom.cluster import ClusterError
 
     backend = cluster_backend(address)
     try:

@@ -3,27 +3,22 @@ competition's submission.csv, or try one uploaded image."""
 
 import streamlit as st
 
-from app_pages._box_editor import fix_button
-from app_pages._common import (
-    IMAGE_TYPES,
-    USER_ERRORS,
-    ModelChoice,
-    dataset_or_stop,
-    describe_model,
-    model_chooser,
-    shown_words,
-)
-from app_pages._i18n import N_, error_text, number, percent, t
-from app_pages._presence import framing_notes, said_no_face
-from app_pages._saliency import looked_at, saliency_choice
-from app_pages._shared_answers import onnx_download_bytes, scored, submission
-from app_pages._widgets import page_of, probability_bars
-from maskloc import charts, drawing
-from maskloc.data import DatasetFolder
-from maskloc.images import ImageError, read_rgb
-from maskloc.layout import BOX_COLUMNS, EVAL_SPLITS, safe_image_path
-from maskloc.onnx_export import export_available
-from maskloc.predict import Prediction
+from app_parts.box_editor import fix_button
+from app_parts.dataset_chooser import dataset_or_stop
+from app_parts.formatting import shown_words
+from app_parts.i18n import N_, error_text, number, percent, t
+from app_parts.inputs import IMAGE_TYPES, USER_ERRORS
+from app_parts.model_chooser import ModelChoice, describe_model, model_chooser
+from app_parts.presence import framing_notes, said_no_face
+from app_parts.saliency import looked_at, saliency_choice
+from app_parts.shared_answers import onnx_download_bytes, scored, submission
+from app_parts.widgets import page_of, probability_bars
+from maskloc.data.folder import DatasetFolder
+from maskloc.data.images import ImageError, read_rgb
+from maskloc.data.layout import BOX_COLUMNS, EVAL_SPLITS, safe_image_path
+from maskloc.inference.onnx_export import export_available
+from maskloc.inference.predictor import Prediction
+from maskloc.viz import charts, drawing
 
 PER_PAGE = 12
 SORTS = {  # shown words (English keys kept in session state) -> (column, ascending)

@@ -6,20 +6,15 @@ import json
 
 import streamlit as st
 
-from app_pages import _access as access
-from app_pages._common import (
-    USER_ERRORS,
-    dataset_sidebar,
-    fmt_seconds,
-    load_folder,
-    registry,
-    starting_point_labels,
-    starting_points,
-    training_place,
-)
-from app_pages._i18n import N_, error_text, library_text, number, t
-from app_pages._shared_answers import onnx_download_bytes
-from app_pages._train_live import (
+from app_parts import access
+from app_parts.dataset_chooser import dataset_sidebar, load_folder
+from app_parts.formatting import fmt_seconds
+from app_parts.i18n import N_, error_text, library_text, number, t
+from app_parts.inputs import USER_ERRORS
+from app_parts.jobs import registry, training_place
+from app_parts.model_chooser import starting_point_labels, starting_points
+from app_parts.shared_answers import onnx_download_bytes
+from app_parts.train_live import (
     chart_font,
     decimal_text,
     live_strip,
@@ -29,25 +24,17 @@ from app_pages._train_live import (
     startup_progress,
     sweep_panel,
 )
-from maskloc import charts
-from maskloc.config import (
-    PAGE_GROUPS,
-    PRESETS,
-    SETTINGS,
-    SWEEP_ALPHAS,
-    RunConfig,
-    Setting,
-    SettingError,
-    default_pretrained,
-    override,
-    preset,
-)
-from maskloc.data import DataError
-from maskloc.jobs import RunSnapshot
-from maskloc.metrics import SCORE_LABELS
-from maskloc.onnx_export import export_available
-from maskloc.preflight import preflight
-from maskloc.run_tables import runs_table, sweep_table
+from maskloc.classroom.jobs import RunSnapshot
+from maskloc.classroom.run_tables import runs_table, sweep_table
+from maskloc.config.catalogue import PAGE_GROUPS
+from maskloc.config.presets import PRESETS, SWEEP_ALPHAS, default_pretrained, override, preset
+from maskloc.config.sections import RunConfig
+from maskloc.config.settings import SETTINGS, Setting, SettingError
+from maskloc.data.table import DataError
+from maskloc.inference.onnx_export import export_available
+from maskloc.training.preflight import preflight
+from maskloc.utils.metrics import SCORE_LABELS
+from maskloc.viz import charts
 
 POLL_SECONDS = 2.0
 ALPHAS = sorted({0.1, 0.3, 0.4, 0.55, 0.7, 0.85, 0.9, 0.95, *SWEEP_ALPHAS})

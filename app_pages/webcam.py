@@ -2,16 +2,17 @@
 
 import streamlit as st
 
-from app_pages._box_editor import fix_button
-from app_pages._common import IMAGE_TYPES, USER_ERRORS, describe_model, model_chooser
-from app_pages._i18n import N_, error_text, percent, t
-from app_pages._presence import framing_notes, said_no_face
-from app_pages._saliency import CHOICES as looked_at_words
-from app_pages._saliency import looked_at, saliency_choice
-from app_pages._shared_answers import webcam_predictor
-from app_pages._widgets import probability_bars
-from maskloc import drawing
-from maskloc.images import read_rgb
+from app_parts.box_editor import fix_button
+from app_parts.i18n import N_, error_text, percent, t
+from app_parts.inputs import IMAGE_TYPES, USER_ERRORS
+from app_parts.model_chooser import describe_model, model_chooser
+from app_parts.presence import framing_notes, said_no_face
+from app_parts.saliency import CHOICES as looked_at_words
+from app_parts.saliency import looked_at, saliency_choice
+from app_parts.shared_answers import webcam_predictor
+from app_parts.widgets import probability_bars
+from maskloc.data.images import read_rgb
+from maskloc.viz import drawing
 
 st.title(t("Webcam"))
 st.markdown(

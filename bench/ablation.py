@@ -15,9 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from maskloc.config import RunConfig, preset
-from maskloc.runs import train_run
-from maskloc.trainer_setup import prepare_data
+from maskloc.config.presets import preset
+from maskloc.config.sections import RunConfig
+from maskloc.data.prepared import prepare_data
+from maskloc.training.run import train_run
 
 Change = Callable[[RunConfig], None]
 

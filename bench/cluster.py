@@ -19,9 +19,10 @@ from pathlib import Path
 
 from distributed import LocalCluster
 
-from maskloc.cluster import ClusterBackend
-from maskloc.config import DEFAULT_DATA, preset
-from maskloc.jobs import JobRegistry
+from maskloc.classroom.cluster import ClusterBackend
+from maskloc.classroom.jobs import JobRegistry
+from maskloc.config.paths import DEFAULT_DATA
+from maskloc.config.presets import preset
 
 ALPHAS = (0.1, 0.3, 0.5, 0.7, 0.9)
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             dashboard_address=None,
         ) as cluster:
             backend = ClusterBackend(cluster.scheduler_address)
-            backend.client().run(importlib.import_module, "maskloc.runs")
+            backend.client().run(importlib.import_module, "maskloc.training.run")
             start_seconds = time.monotonic() - started
             registry = JobRegistry(Path(tmp, "cluster"), backend=backend)
             cluster_seconds, cluster_scores = timed_sweep(registry, config, args.alphas)

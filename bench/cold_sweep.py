@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from maskloc.config import SWEEP_ALPHAS, override, preset
-from maskloc.runs import train_run
+from maskloc.config.presets import SWEEP_ALPHAS, override, preset
+from maskloc.training.run import train_run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskloc.config import DEFAULT_DATA
-from maskloc.data import read_csv_text
+from maskloc.config.paths import DEFAULT_DATA
+from maskloc.data.table import read_csv_text
 
 TOP_CUT = 1 / 3  # hairline to brow is about the top third of a face
 SIDE_CUT = 0.08  # each side

@@ -1,7 +1,8 @@
 """Benchmarks for a live classroom. Each figure is measured against a baseline measured in the
 same run and printed as `NAME: VALUE UNIT (RATIO x vs BASELINE)`, then the baseline's own line.
 
-Run from the repository root: `python -m maskloc bench` (or `python -m bench.suite`).
+Run from the repository root: `python -m bench` (`--only data quality sweep webcam check gpu
+finetune` picks figures).
 Timings are wall-clock on whatever machine runs this; they never gate tests.
 """
 
@@ -23,24 +24,24 @@ import numpy as np
 import torch
 from PIL import Image
 
-from maskloc.config import (
-    DEFAULT_CHECKPOINT,
-    DEFAULT_DATA,
-    SWEEP_ALPHAS,
-    RunConfig,
-    override,
-    preset,
-)
-from maskloc.data import IMAGE_CACHE, LocalizationDataset, load_dataset
-from maskloc.drawing import draw_boxes, predicted_box
-from maskloc.engine import Trainer, to_float_images
-from maskloc.onnx_export import OnnxFiles, export_available
-from maskloc.onnx_runtime import OnnxPredictor, runtime_available
-from maskloc.predict import Predictor, evaluate
-from maskloc.runs import train_run
-from maskloc.stem_cache import forget_all
-from maskloc.trainer_setup import build_trainer, prepare_data
-from maskloc.transforms import train_transform
+from maskloc.config.paths import DEFAULT_CHECKPOINT, DEFAULT_DATA
+from maskloc.config.presets import SWEEP_ALPHAS, override, preset
+from maskloc.config.sections import RunConfig
+from maskloc.data.dataset import LocalizationDataset
+from maskloc.data.folder import load_dataset
+from maskloc.data.image_cache import IMAGE_CACHE
+from maskloc.data.prepared import prepare_data
+from maskloc.data.transforms import train_transform
+from maskloc.inference.evaluate import evaluate
+from maskloc.inference.onnx_export import OnnxFiles, export_available
+from maskloc.inference.onnx_runtime import OnnxPredictor, runtime_available
+from maskloc.inference.predictor import Predictor
+from maskloc.training.builder import build_trainer
+from maskloc.training.device import to_float_images
+from maskloc.training.run import train_run
+from maskloc.training.stem_cache import forget_all
+from maskloc.training.trainer import Trainer
+from maskloc.viz.drawing import draw_boxes, predicted_box
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -370,7 +371,7 @@ FIGURES = ("data", "quality", "sweep", "webcam", "check", "gpu", "finetune")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m maskloc bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", nargs="*", choices=FIGURES, default=list(FIGURES))
     parser.add_argument("--baseline-limit", type=float, default=480.0, help="seconds")
     parser.add_argument("--out", default="/tmp/maskloc-bench", help="scratch folder for runs")

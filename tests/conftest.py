@@ -1,4 +1,8 @@
-"""Shared fixtures: small datasets in the competition layout that tests create themselves."""
+"""Shared fixtures and helpers: small datasets in the competition layout that tests create
+themselves, a tiny model trained once per test process, the app's environment (tiny data, tiny
+model, a temporary runs folder, through MASKLOC_DATA, MASKLOC_RUNS and MASKLOC_CHECKPOINT), and
+small files other tests write (a picture, a VOC annotation, a checkpoint with a set face score).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from app_steps import POLL_TIMEOUT, Env, clear_caches
 from PIL import Image
 
 from maskloc.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from maskloc.models.checkpoint import checkpoint_bytes, read_checkpoint
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -70,9 +76,57 @@ def tiny_config(
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory) -> Path:
     """A one-epoch tiny checkpoint, trained once per test process, for tests that need any model."""
-    from maskloc.runs import train_run
+    from maskloc.training.run import train_run
 
     data = make_dataset(tmp_path_factory.mktemp("ckpt-data") / "tiny")
     run = tmp_path_factory.mktemp("ckpt-run") / "run"
     train_run(tiny_config(data, epochs=1), run)
     return run / "best.pt"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, checkpoint) -> Env:
+    environment = Env(make_dataset(tmp_path / "data"), tmp_path / "runs", checkpoint)
+    monkeypatch.setenv("MASKLOC_DATA", str(environment.data))
+    monkeypatch.setenv("MASKLOC_RUNS", str(environment.runs))
+    monkeypatch.setenv("MASKLOC_CHECKPOINT", str(environment.checkpoint))
+    clear_caches()
+    yield environment
+    from app_parts.jobs import _registry
+
+    jobs = _registry(str(environment.runs.resolve()))
+    jobs.stop_all()
+    assert jobs.join(POLL_TIMEOUT)
+    clear_caches()
+
+
+def with_presence_bias(source: Path, target: Path, bias: float) -> Path:
+    """A copy of a presence checkpoint whose face score is ~0 (bias -30) or ~1 (bias +30), with
+    threshold 0.5 (kept when the source has one)."""
+    payload = read_checkpoint(source)
+    payload["presence_threshold"] = payload.get("presence_threshold") or 0.5
+    state = payload["state_dict"]
+    last = [k for k in state if k.startswith("presence_head.") and k.endswith("bias")][-1]
+    weight = last.replace("bias", "weight")
+    state[weight] = torch.zeros_like(state[weight])
+    state[last] = torch.full_like(state[last], bias)
+    target.write_bytes(checkpoint_bytes({k: v for k, v in payload.items() if k != "format"}))
+    return target
+
+
+def picture_file(path: Path, size=(80, 60), mode="RGB") -> Path:
+    """A noise picture of `size` saved at `path` (its format from the suffix)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    array = np.random.default_rng(len(str(path))).integers(0, 255, (size[1], size[0], 3), np.uint8)
+    Image.fromarray(array).convert(mode).save(path)
+    return path
+
+
+def voc_xml(filename: str, *objects: tuple[str, int, int, int, int], extra: str = "") -> str:
+    """A Pascal VOC annotation naming `filename` with one object per (class, box)."""
+    parts = [
+        f"<object><name>{name}</name><bndbox><xmin>{a}</xmin><ymin>{b}</ymin>"
+        f"<xmax>{c}</xmax><ymax>{d}</ymax></bndbox></object>"
+        for name, a, b, c, d in objects
+    ]
+    return f"{extra}<annotation><filename>{filename}</filename>{''.join(parts)}</annotation>"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..checkpoint import atomic_write_json
-from ..messages import N_
+from ..utils.atomic import atomic_write_json
+from ..utils.messages import N_
 from .locate import files_under, find_image, read_text
 from .report import BAD_ANNOTATION, FormatError, SourceBox, SourcePicture
 

@@ -2,7 +2,7 @@
 
 An import keeps exactly one box per picture: pictures with none or several are refused and named
 in the report (`multi_box="largest"` keeps the largest instead). Each kept box is checked by the
-same rules as a train.csv row (`maskloc.data.check_row`). The new dataset is built in a hidden
+same rules as a train.csv row (`maskloc.data.table.check_row`). The new dataset is built in a hidden
 folder beside `out` and renamed into place at the end: a failed import leaves nothing half-made.
 """
 
@@ -20,11 +20,13 @@ from types import ModuleType
 
 import pandas as pd
 
-from ..archives import zip_folder
-from ..checkpoint import atomic_write_bytes
-from ..data import check_row, load_dataset
-from ..messages import N_
-from ..uploads import unpack_zip
+from ..data.folder import load_dataset
+from ..data.layout import IMAGES_DIR, LABELLED_WITH_SOURCE, TRAIN_CSV
+from ..data.table import check_row
+from ..data.uploads import unpack_zip
+from ..utils.archives import zip_folder
+from ..utils.atomic import atomic_write_bytes
+from ..utils.messages import N_
 from . import coco, voc, yolo
 from .report import (
     BAD_BOX,
@@ -44,7 +46,6 @@ log = logging.getLogger(__name__)
 
 FORMATS: dict[str, ModuleType] = {"voc": voc, "coco": coco, "yolo": yolo}
 MULTI_BOX = ("refuse", "largest")
-CSV_COLUMNS = ("filename", "xmin", "ymin", "xmax", "ymax", "class", "source")
 DECIMALS = 2  # pixel coordinates are kept to 1/100 px (exact for integer boxes after a round trip)
 
 
@@ -182,8 +183,8 @@ def import_dataset(
                 raise FormatError(
                     N_("nothing to import from {source}:\n{report}"), source=source, report=report
                 )
-            frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
-            atomic_write_bytes(build / "train.csv", frame.to_csv(index=False).encode())
+            frame = pd.DataFrame(rows, columns=list(LABELLED_WITH_SOURCE))
+            atomic_write_bytes(build / TRAIN_CSV, frame.to_csv(index=False).encode())
             _put_in_place(build, out)
     log.info("import %s -> %s: %d pictures", source, out, report.total)
     return report
@@ -196,7 +197,7 @@ def _copy_pictures(
     multi_box: str,
     report: ImportReport,
 ) -> list[dict]:
-    images = build / "images"
+    images = build / IMAGES_DIR
     images.mkdir()
     rows: list[dict] = []
     taken: set[str] = set()

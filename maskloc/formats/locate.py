@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..data import safe_image_path
-from ..messages import N_, ExplainedError
+from ..data.layout import safe_image_path
+from ..utils.messages import N_, ExplainedError
 from .report import IMAGE_MISSING, UNSAFE_NAME, Detail, FormatError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..messages import N_, ExplainedError, Translate, explained, identity
+from ..utils.messages import N_, ExplainedError, Translate, explained, identity
 
 # Reasons a picture is refused, as counted at the end of the report (English keys; the app
 # translates them where it shows the report).

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from ..messages import N_
+from ..utils.messages import N_
 from .locate import IMAGE_SUFFIXES, files_under, find_image, read_text
 from .report import BAD_ANNOTATION, IMAGE_MISSING, FormatError, SourceBox, SourcePicture
 

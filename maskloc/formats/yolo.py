@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..checkpoint import atomic_write_bytes
-from ..images import ImageError, upright_size
-from ..messages import N_
+from ..data.images import ImageError, upright_size
+from ..utils.atomic import atomic_write_bytes
+from ..utils.messages import N_
 from .locate import files_under, is_image, read_text
 from .report import BAD_ANNOTATION, FormatError, SourceBox, SourcePicture
 

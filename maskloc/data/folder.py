@@ -1,0 +1,124 @@
+"""A dataset folder in the competition layout, read and validated: its tables, its class
+names (mask and no-mask first) and what was refused, row by row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..utils.messages import N_, Text
+from .layout import (
+    IMAGES_DIR,
+    KNOWN_CLASSES,
+    NO_FACE_COLUMNS,
+    NO_FACE_CSV,
+    TEST,
+    TEST_CSV,
+    TEST_LABELS_CSV,
+    TRAIN,
+    TRAIN_CSV,
+)
+from .table import DataError, RowProblem, Table, read_table
+
+NO_FACE_SPLITS = (TRAIN, TEST)
+
+
+def class_names_for(*frames: pd.DataFrame) -> list[str]:
+    """The two known classes keep ids 0 and 1; any other class names follow in sorted order."""
+    seen = {name for frame in frames for name in frame["class"]}
+    return [*KNOWN_CLASSES, *sorted(seen - set(KNOWN_CLASSES))]
+
+
+@dataclass
+class DatasetFolder:
+    """A dataset folder after validation: what can be used, and what was refused and why."""
+
+    root: Path
+    train: Table
+    test: Table | None
+    test_labels: Table | None
+    class_names: list[str]
+    no_face: Table | None = None
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / IMAGES_DIR
+
+    @property
+    def problems(self) -> list[RowProblem]:
+        tables = (self.train, self.test, self.test_labels, self.no_face)
+        return [p for table in tables if table is not None for p in table.problems]
+
+    def labels(self, table: Table) -> np.ndarray:
+        lookup = {name: i for i, name in enumerate(self.class_names)}
+        return table.frame["class"].map(lookup).to_numpy(np.int64)
+
+    def no_face_frame(self, split: str, sources: set[str] | None = None) -> pd.DataFrame:
+        """The no-face rows of one split (`train` or `test`), optionally only from `sources`."""
+        if self.no_face is None:
+            return pd.DataFrame(columns=["filename", "split", "source", "path"])
+        frame = self.no_face.frame
+        keep = frame["split"] == split
+        if sources is not None:
+            keep &= frame["source"].isin(sources)
+        return frame[keep].reset_index(drop=True)
+
+
+def read_no_face(csv_path: Path, images_dir: Path) -> Table:
+    """`no_face.csv`: every row's image checked like any other, its split named and known."""
+    table = read_table(csv_path, images_dir, with_boxes=False)
+    raw_columns = set(table.frame.columns)
+    missing = [c for c in NO_FACE_COLUMNS if c not in raw_columns]
+    if missing:
+        raise DataError(
+            N_("{file}: missing column(s) {missing}; expected {expected}"),
+            file=csv_path.name,
+            missing=", ".join(missing),
+            expected=", ".join(NO_FACE_COLUMNS),
+        )
+    frame = table.frame
+    bad = ~frame["split"].isin(NO_FACE_SPLITS)
+    problems = list(table.problems)
+    for row, split in zip(frame.loc[bad, "row"], frame.loc[bad, "split"], strict=True):
+        problems.append(
+            RowProblem(
+                csv_path.name,
+                int(row),
+                "split",
+                Text(N_("{value} is not one of {known}"), value=repr(split), known=NO_FACE_SPLITS),
+            )
+        )
+    return Table(frame[~bad].reset_index(drop=True), problems)
+
+
+def load_dataset(root: str | Path) -> DatasetFolder:
+    """Read and validate a competition-layout folder; DataError if train.csv itself is unusable."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(N_("{folder}: dataset folder not found"), folder=root)
+    images = root / IMAGES_DIR
+    if not images.is_dir():
+        raise DataError(N_("{folder}: no images/ folder"), folder=root)
+    train = read_table(root / TRAIN_CSV, images)
+    if train.frame.empty:
+        raise DataError(
+            N_("{file}: no usable rows ({n} rejected)"),
+            file=root / TRAIN_CSV,
+            n=len(train.problems),
+        )
+    test = read_table(root / TEST_CSV, images, False) if (root / TEST_CSV).is_file() else None
+    class_names = class_names_for(train.frame)
+    test_labels = None
+    if (root / TEST_LABELS_CSV).is_file():
+        test_labels = read_table(root / TEST_LABELS_CSV, images, True, class_names)
+    no_face = read_no_face(root / NO_FACE_CSV, images) if (root / NO_FACE_CSV).is_file() else None
+    return DatasetFolder(root, train, test, test_labels, class_names, no_face)
+
+
+def merged_class_names(kept: Sequence[str], found: Sequence[str]) -> list[str]:
+    """The checkpoint's classes keep their ids; classes only the data has follow."""
+    return [*kept, *(name for name in found if name not in kept)]
