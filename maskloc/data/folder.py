@@ -10,27 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..utils.messages import N_, Text
+from ..utils.messages import N_
 from .layout import (
     IMAGES_DIR,
-    KNOWN_CLASSES,
-    NO_FACE_COLUMNS,
     NO_FACE_CSV,
-    TEST,
     TEST_CSV,
     TEST_LABELS_CSV,
-    TRAIN,
     TRAIN_CSV,
 )
-from .table import DataError, RowProblem, Table, read_table
-
-NO_FACE_SPLITS = (TRAIN, TEST)
-
-
-def class_names_for(*frames: pd.DataFrame) -> list[str]:
-    """The two known classes keep ids 0 and 1; any other class names follow in sorted order."""
-    seen = {name for frame in frames for name in frame["class"]}
-    return [*KNOWN_CLASSES, *sorted(seen - set(KNOWN_CLASSES))]
+from .table import DataError, RowProblem, Table, class_names_for, read_no_face, read_table
 
 
 @dataclass
@@ -68,35 +56,9 @@ class DatasetFolder:
         return frame[keep].reset_index(drop=True)
 
 
-def read_no_face(csv_path: Path, images_dir: Path) -> Table:
-    """`no_face.csv`: every row's image checked like any other, its split named and known."""
-    table = read_table(csv_path, images_dir, with_boxes=False)
-    raw_columns = set(table.frame.columns)
-    missing = [c for c in NO_FACE_COLUMNS if c not in raw_columns]
-    if missing:
-        raise DataError(
-            N_("{file}: missing column(s) {missing}; expected {expected}"),
-            file=csv_path.name,
-            missing=", ".join(missing),
-            expected=", ".join(NO_FACE_COLUMNS),
-        )
-    frame = table.frame
-    bad = ~frame["split"].isin(NO_FACE_SPLITS)
-    problems = list(table.problems)
-    for row, split in zip(frame.loc[bad, "row"], frame.loc[bad, "split"], strict=True):
-        problems.append(
-            RowProblem(
-                csv_path.name,
-                int(row),
-                "split",
-                Text(N_("{value} is not one of {known}"), value=repr(split), known=NO_FACE_SPLITS),
-            )
-        )
-    return Table(frame[~bad].reset_index(drop=True), problems)
-
-
-def load_dataset(root: str | Path) -> DatasetFolder:
-    """Read and validate a competition-layout folder; DataError if train.csv itself is unusable."""
+def load_dataset(root: str | Path, kept_classes: Sequence[str] = ()) -> DatasetFolder:
+    """Read and validate a competition-layout folder; DataError if train.csv itself is unusable.
+    `kept_classes` (a starting checkpoint's) keep their ids; the data's other classes follow."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(N_("{folder}: dataset folder not found"), folder=root)
@@ -111,14 +73,9 @@ def load_dataset(root: str | Path) -> DatasetFolder:
             n=len(train.problems),
         )
     test = read_table(root / TEST_CSV, images, False) if (root / TEST_CSV).is_file() else None
-    class_names = class_names_for(train.frame)
+    class_names = class_names_for(train.frame, kept=kept_classes)
     test_labels = None
     if (root / TEST_LABELS_CSV).is_file():
         test_labels = read_table(root / TEST_LABELS_CSV, images, True, class_names)
     no_face = read_no_face(root / NO_FACE_CSV, images) if (root / NO_FACE_CSV).is_file() else None
     return DatasetFolder(root, train, test, test_labels, class_names, no_face)
-
-
-def merged_class_names(kept: Sequence[str], found: Sequence[str]) -> list[str]:
-    """The checkpoint's classes keep their ids; classes only the data has follow."""
-    return [*kept, *(name for name in found if name not in kept)]

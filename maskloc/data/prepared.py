@@ -13,7 +13,7 @@ import numpy as np
 from ..config.sections import DataConfig
 from ..utils.progress import Progress
 from .dataset import NO_FACE_LABEL, PLACEHOLDER_BOX, channel_stats
-from .folder import DatasetFolder, load_dataset, merged_class_names
+from .folder import DatasetFolder, load_dataset
 from .image_cache import IMAGE_CACHE
 from .layout import TRAIN
 from .split import check_split, train_val_positions
@@ -57,9 +57,7 @@ def prepare_data(
     face split and the normalisation statistics come from the faces alone, so they are the same
     with or without the windows.
     `kept_classes` (a starting checkpoint's) keep their ids; the data's other classes follow."""
-    folder = load_dataset(config.root)
-    if kept_classes:
-        folder.class_names = merged_class_names(kept_classes, folder.class_names)
+    folder = load_dataset(config.root, kept_classes)
     frame = folder.train.frame
     labels, train_idx, val_idx = train_val_positions(folder, config.val_fraction, config.split_seed)
     for warning in check_split(folder, labels, train_idx, val_idx).warnings:

@@ -1,10 +1,9 @@
-"""Dataset folders in the competition layout: read, validate row by row, split, cache, serve.
+"""A CSV of the competition layout read and validated row by row: good rows in a frame (with
+each image's path and upright size), refused rows with file, line, field and reason.
 
-Layout: `train.csv` (filename,xmin,ymin,xmax,ymax,class[,extra columns]), optional `test.csv`
-(filename), optional `test_labels.csv` (answers for test.csv), optional `no_face.csv`
-(filename,split,source: pictures without a face, negatives for face presence), and `images/`.
-Boxes are pixels of the upright image; the library works with boxes normalised by each image's own
-width and height. No-face images carry the label NO_FACE_LABEL (-1) and a placeholder box.
+Columns: `train.csv` and `test_labels.csv` hold filename,xmin,ymin,xmax,ymax,class (extra columns
+kept), `test.csv` filename, `no_face.csv` filename,split,source. Boxes are pixels of the upright
+image; `Table.normalized_boxes` divides them by each image's own width and height.
 """
 
 from __future__ import annotations
@@ -24,13 +23,19 @@ from ..utils.messages import N_, ExplainedError, Text
 from .images import ImageError, upright_size
 from .layout import (
     BOX_COLUMNS,
+    KNOWN_CLASSES,
     LABELLED_COLUMNS,
+    NO_FACE_COLUMNS,
+    TEST,
+    TRAIN,
     safe_image_path,
 )
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
+
+NO_FACE_SPLITS = (TRAIN, TEST)  # a no-face window belongs to its photo's split
 
 
 class DataError(ExplainedError, ValueError):
@@ -241,3 +246,38 @@ def read_table(
     if with_boxes:
         frame = frame.astype({c: "float64" for c in BOX_COLUMNS})
     return Table(frame.reset_index(drop=True), problems)
+
+
+def class_names_for(*frames: pd.DataFrame, kept: Sequence[str] = ()) -> list[str]:
+    """Class ids: the `kept` classes (a starting checkpoint's) keep theirs; otherwise the two
+    known classes are ids 0 and 1; any other class names follow in sorted order."""
+    seen = {name for frame in frames for name in frame["class"]}
+    found = [*KNOWN_CLASSES, *sorted(seen - set(KNOWN_CLASSES))]
+    return [*kept, *(name for name in found if name not in kept)]
+
+
+def read_no_face(csv_path: Path, images_dir: Path) -> Table:
+    """`no_face.csv`: every row's image checked like any other, its split named and known."""
+    table = read_table(csv_path, images_dir, with_boxes=False)
+    raw_columns = set(table.frame.columns)
+    missing = [c for c in NO_FACE_COLUMNS if c not in raw_columns]
+    if missing:
+        raise DataError(
+            N_("{file}: missing column(s) {missing}; expected {expected}"),
+            file=csv_path.name,
+            missing=", ".join(missing),
+            expected=", ".join(NO_FACE_COLUMNS),
+        )
+    frame = table.frame
+    bad = ~frame["split"].isin(NO_FACE_SPLITS)
+    problems = list(table.problems)
+    for row, split in zip(frame.loc[bad, "row"], frame.loc[bad, "split"], strict=True):
+        problems.append(
+            RowProblem(
+                csv_path.name,
+                int(row),
+                "split",
+                Text(N_("{value} is not one of {known}"), value=repr(split), known=NO_FACE_SPLITS),
+            )
+        )
+    return Table(frame[~bad].reset_index(drop=True), problems)

@@ -14,14 +14,17 @@ from typing import Any
 from ..config.sections import RunConfig
 from ..models.checkpoint import starting_checkpoint
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Taken from the checkpoint: they define the network the weights belong to.
 ARCHITECTURE_FIELDS = ("name", "box_format", "box_head", "dropout")
 
 
-def adopt_checkpoint(config: RunConfig) -> dict[str, Any]:
-    """Set the run's architecture and input size to the checkpoint's; returns the checkpoint."""
+def adopt_checkpoint(config: RunConfig) -> dict[str, Any] | None:
+    """Set the run's architecture and input size to those of the checkpoint it starts from, and
+    return that checkpoint (None: the run starts from ImageNet, or from random weights)."""
+    if not config.train.init_from:
+        return None
     payload = starting_checkpoint(config.train.init_from)
     saved = payload["model_config"]
     for name in ARCHITECTURE_FIELDS:
@@ -32,7 +35,7 @@ def adopt_checkpoint(config: RunConfig) -> dict[str, Any]:
     config.model.presence = config.model.presence or bool(saved.get("presence", False))
     config.model.pretrained = False  # the checkpoint's weights replace ImageNet's
     if config.data.image_size != int(payload["image_size"]):
-        log.info(
+        logger.info(
             "image size %d -> %d (the checkpoint's)", config.data.image_size, payload["image_size"]
         )
     config.data.image_size = int(payload["image_size"])

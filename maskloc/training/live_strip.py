@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..data.layout import VAL
+from ..data.prepared import PreparedData
 from ..utils.atomic import atomic_write_bytes, atomic_write_json
 from ..viz.drawing import LabeledBox, annotated_thumbnail, predicted_box, truth_box
 from .run_folder import STRIP_JSON, STRIP_PNG
@@ -167,3 +169,13 @@ def upscaled(image: np.ndarray, side: int) -> Image.Image:
     if picture.width >= side:
         return picture
     return picture.resize((side, round(picture.height * side / picture.width)), Image.BICUBIC)
+
+
+def strip_for(data: PreparedData) -> LiveStrip:
+    """The run's fixed strip of validation pictures (both classes), with their truth."""
+    images, boxes, labels = data.subset(VAL)
+    faces = np.flatnonzero((labels >= 0) & (labels < len(data.folder.class_names)))
+    positions = faces[strip_positions(labels[faces])].tolist()  # no-face windows stay off it
+    return LiveStrip(
+        images[positions], boxes[positions], labels[positions], data.folder.class_names, positions
+    )

@@ -1,7 +1,6 @@
-"""One training run from a RunConfig: data -> model -> Trainer -> run folder on disk.
-
-A run folder holds config.json, history.json (one row per evaluation), status.json and best.pt,
-each written atomically as the run goes, so a crash or restart loses nothing already reported.
+"""One training run, top-down: the config resolved once (a starting checkpoint adopted), then the
+data, the model and loss and loaders (`build_trainer`), the Trainer, and the run folder that keeps
+everything the run reports (training/run_folder.py), written as it goes.
 """
 
 from __future__ import annotations
@@ -11,17 +10,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from ..config.sections import RunConfig
-from ..data.layout import VAL
 from ..data.prepared import PreparedData, prepare_data
 from ..models.checkpoint import save_checkpoint
 from ..utils.messages import N_, Text
 from ..utils.progress import Progress
 from .builder import build_trainer, for_data, trained_model
 from .finetune import adopt_checkpoint
-from .live_strip import LiveStrip, strip_positions
+from .live_strip import LiveStrip, strip_for
 from .run_folder import (
     ALL_STEPS_DONE,
     EARLY_STOPPING,
@@ -30,25 +26,12 @@ from .run_folder import (
     RunFolder,
     failure_reason,
 )
-from .trainer import Trainer, TrainerState
+from .trainer import Callback, Trainer, TrainerState
 
 logger = logging.getLogger(__name__)
 # Start-up work before the first training step, in order; a UI shows each with its own progress.
 STARTUP_PHASES = (Text(N_("decoding images")), Text(N_("stem features")))
 StartupProgress = Callable[[str, int, int], None]  # (phase, done, total)
-
-
-Callback = Callable[[Trainer], None]
-
-
-def run_strip(data: PreparedData) -> LiveStrip:
-    """The run's fixed strip of validation pictures (both classes), with their truth."""
-    images, boxes, labels = data.subset(VAL)
-    faces = np.flatnonzero((labels >= 0) & (labels < len(data.folder.class_names)))
-    positions = faces[strip_positions(labels[faces])].tolist()  # no-face windows stay off it
-    return LiveStrip(
-        images[positions], boxes[positions], labels[positions], data.folder.class_names, positions
-    )
 
 
 def train_run(
@@ -78,13 +61,14 @@ def train_run(
     run.write_status("running", PREPARING_DATA)
     logger.info("run %s: %s on %s", run.path, config.model.name, config.data.root)
     try:
-        kept = adopt_checkpoint(config)["class_names"] if config.train.init_from else ()
+        start = adopt_checkpoint(config)  # the config resolved once: a starting checkpoint adopted
+        kept = start["class_names"] if start else ()
         data = data or prepare_data(
             config.data, phase(STARTUP_PHASES[0]), no_face=config.model.presence, kept_classes=kept
         )
         config = for_data(config, data)
-        trainer = build_trainer(config, data, stop_event, phase(STARTUP_PHASES[1]))
-        strip = run_strip(data)
+        trainer = build_trainer(config, data, stop_event, phase(STARTUP_PHASES[1]), start)
+        strip = strip_for(data)
         strip.save(run.path)
     except Exception as error:
         run.write_status("failed", failure_reason(error))
@@ -92,39 +76,7 @@ def train_run(
         raise
     run.write_config(config)  # now with the number of classes the data has
 
-    def save(trainer: Trainer) -> None:
-        history = trainer.state.history
-        run.write_history(history)
-        predictions = trainer.state.last_predictions
-        if predictions is not None and len(predictions.boxes) == len(data.val_idx):
-            strip.record(
-                trainer.state.epoch,
-                trainer.state.step,
-                predictions.boxes.numpy(),
-                predictions.probabilities.numpy(),
-                bool(history[-1].get("best")),
-            )
-            strip.save(run.path, pictures=False)
-        if history[-1].get("best"):
-            save_checkpoint(
-                run.checkpoint,
-                trained_model(trainer),
-                data.folder.class_names,
-                data.image_size,
-                metrics=history[-1],
-                run_config=config.to_dict(),
-                # Chosen on validation (this evaluation's no-face windows and faces); absent when
-                # the data had no windows, and then the model always answers as before.
-                presence_threshold=history[-1].get("presence_threshold"),
-            )
-        run.write_status(
-            "running",
-            Text(
-                N_("step {step}/{total}"), step=trainer.state.step, total=trainer.state.total_steps
-            ),
-        )
-
-    trainer.add_callback("on_eval_end", save)
+    trainer.add_callback("on_eval_end", _recorder(run, config, data, strip))
     for event, functions in (callbacks or {}).items():
         for function in functions:
             trainer.add_callback(event, function)
@@ -151,3 +103,38 @@ def train_run(
             state.best_metrics.get("mean_iou", float("nan")),
         )
     return state
+
+
+def _recorder(run: RunFolder, config: RunConfig, data: PreparedData, strip: LiveStrip) -> Callback:
+    """What a run keeps after each evaluation: its history, the strip's answers, the checkpoint
+    when it is the best so far, and how far it got."""
+
+    def record(trainer: Trainer) -> None:
+        history = trainer.state.history
+        run.write_history(history)
+        predictions = trainer.state.last_predictions
+        if predictions is not None and len(predictions.boxes) == len(data.val_idx):
+            strip.record(
+                trainer.state.epoch,
+                trainer.state.step,
+                predictions.boxes.numpy(),
+                predictions.probabilities.numpy(),
+                bool(history[-1].get("best")),
+            )
+            strip.save(run.path, pictures=False)
+        if history[-1].get("best"):
+            save_checkpoint(
+                run.checkpoint,
+                trained_model(trainer),
+                data.folder.class_names,
+                data.image_size,
+                metrics=history[-1],
+                run_config=config.to_dict(),
+                # Chosen on validation (this evaluation's no-face windows and faces); absent when
+                # the data had no windows, and then the model always answers as before.
+                presence_threshold=history[-1].get("presence_threshold"),
+            )
+        step, total = trainer.state.step, trainer.state.total_steps
+        run.write_status("running", Text(N_("step {step}/{total}"), step=step, total=total))
+
+    return record

@@ -23,9 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
+from ..config.sections import RunConfig
 from ..data.dataset import LocalizationDataset
+from ..data.layout import TRAIN, VAL
+from ..data.prepared import PreparedData
+from ..data.transforms import train_transform
 from ..models.localization import LocalizationModel
 from ..utils.progress import Progress
 from .device import to_float_images
@@ -187,3 +191,46 @@ def stem_identity(path: str) -> str:
         return "imagenet"
     file = Path(path)
     return f"{file.resolve()}:{file.stat().st_mtime_ns}" if file.exists() else path
+
+
+def cached_loaders(
+    model: LocalizationModel,
+    data: PreparedData,
+    config: RunConfig,
+    device: torch.device,
+    progress: Progress | None,
+) -> tuple[DataLoader, DataLoader]:
+    """Loaders over cached stem outputs: augmented variants for training, originals for val.
+
+    The cached variants are drawn with the data's split seed, not the run's seed: a run's seed
+    still changes the heads' initialisation, the batch order and which variant each step sees,
+    and a new seed (or alpha, or learning rate) reuses the features already computed.
+    """
+    variant_seed = config.data.split_seed
+    transform = train_transform(config.data.augment, variant_seed)
+    variants = config.train.cached_variants
+    train_arrays, val_arrays = data.subset(TRAIN), data.subset(VAL)
+    m = config.model
+    start = stem_identity(config.train.init_from)
+    key = memo_key(
+        m.name, m.pretrained, m.frozen_blocks, m.freeze_backbone, start,
+        config.data.augment, variants, variant_seed,
+    )  # fmt: skip
+    train_set = remembered(
+        memo_key(key, TRAIN, arrays=train_arrays),
+        lambda: stem_features(model, *train_arrays, transform, variants, device, progress),
+    )
+    val_set = remembered(
+        memo_key(key, VAL, arrays=val_arrays),
+        lambda: stem_features(model, *val_arrays, None, 1, device),
+    )
+    generator = torch.Generator().manual_seed(config.train.seed)
+    batch = config.train.batch_size
+    train_loader = DataLoader(
+        train_set,
+        batch_size=batch,
+        shuffle=True,
+        generator=generator,
+        drop_last=len(train_set) > batch,
+    )
+    return train_loader, DataLoader(val_set, batch_size=128)

@@ -228,7 +228,8 @@ def test_an_exception_in_the_worker_shows_on_the_page(env, monkeypatch):
     def broken_disk(*_, **__):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(maskloc.training.run, "prepare_data", broken_disk)  # after every check passed
+    # after every check passed
+    monkeypatch.setattr(maskloc.training.run, "prepare_data", broken_disk)
     at = open_page("app_pages/train.py")
     fill_small_run(at, epochs=1)
     at.button(key="train_start").click().run()

@@ -87,7 +87,9 @@ def test_a_failing_job_ends_failed_with_the_reason(registry, tmp_path, caplog):
     )  # no "DataError:"
     assert job.error is not None and "DataError" in job.traceback
     # the worker's traceback reaches the server log, not only the snapshot
-    (logged,) = [r for r in caplog.records if r.name == "maskloc.classroom.jobs" and r.levelname == "ERROR"]
+    (logged,) = [
+        r for r in caplog.records if r.name == "maskloc.classroom.jobs" and r.levelname == "ERROR"
+    ]
     assert job.name in logged.getMessage() and "dataset folder not found" in logged.getMessage()
     assert logged.exc_info[1] is job.error
     assert any(f"job {job.name} queued" in r.getMessage() for r in caplog.records)

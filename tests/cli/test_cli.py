@@ -276,5 +276,6 @@ def test_verbose_shows_what_the_library_logs_and_leaves_the_logger_as_it_was(cap
     assert "INFO maskloc.models.checkpoint: loaded" not in capsys.readouterr().err
     for verbose in (["-v", *args], [*args, "--verbose"]):
         assert main(verbose) == 0
-        assert f"INFO maskloc.models.checkpoint: loaded {DEFAULT_CHECKPOINT}" in capsys.readouterr().err
+        loaded = f"INFO maskloc.models.checkpoint: loaded {DEFAULT_CHECKPOINT}"
+        assert loaded in capsys.readouterr().err
     assert (library.level, library.handlers) == (level, handlers)

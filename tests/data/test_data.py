@@ -11,11 +11,11 @@ from conftest import make_dataset
 from PIL import Image
 
 from maskloc.data.dataset import LocalizationDataset, channel_stats
-from maskloc.data.folder import class_names_for, load_dataset
+from maskloc.data.folder import load_dataset
 from maskloc.data.image_cache import ImageCache
 from maskloc.data.layout import safe_image_path
 from maskloc.data.split import split_indices
-from maskloc.data.table import DataError, read_table
+from maskloc.data.table import DataError, class_names_for, read_table
 from maskloc.data.transforms import CATALOGUE, compose
 
 

@@ -13,15 +13,17 @@ from conftest import make_dataset
 
 from maskloc.config.presets import preset
 from maskloc.config.sections import ModelConfig
-from maskloc.data.folder import merged_class_names
+from maskloc.data.table import class_names_for
 from maskloc.models.checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint
 from maskloc.training.run import train_run
 
 
 def test_class_names_keep_the_checkpoint_ids():
-    assert merged_class_names(["mask", "no-mask", "visor"], ["mask", "hat", "no-mask"]) == [
+    found = pd.DataFrame({"class": ["mask", "hat", "no-mask"]})
+    assert class_names_for(found, kept=["mask", "no-mask", "visor"]) == [
         "mask", "no-mask", "visor", "hat",
     ]  # fmt: skip
+    assert class_names_for(found, kept=["no-mask"]) == ["no-mask", "mask", "hat"]
 
 
 def test_a_new_class_adds_a_zero_row_and_keeps_the_old_ones(checkpoint, caplog):

@@ -132,7 +132,7 @@ def test_stem_features_are_shared_across_seeds_and_alphas(tiny_dataset, monkeypa
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("maskloc.training.builder.stem_features", counting)
+    monkeypatch.setattr("maskloc.training.stem_cache.stem_features", counting)
     config = _run_config(tiny_dataset, cache_stem=True, cached_variants=2)
     data = prepare_data(config.data)
     build_trainer(config, data)

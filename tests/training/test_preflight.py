@@ -3,11 +3,11 @@ bad rows refused or skipped, missing ImageNet weights named before the dataset i
 
 from __future__ import annotations
 
-import maskloc.training.preflight
 import pandas as pd
 import pytest
 from conftest import make_dataset
 
+import maskloc.training.preflight
 from maskloc.config.presets import override, preset
 from maskloc.config.settings import SettingError
 from maskloc.data.table import DataError
