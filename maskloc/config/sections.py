@@ -3,7 +3,7 @@ folders and checkpoints.
 
 Every setting is declared once, as a dataclass field with its help, choices and limits
 (`option(...)`, maskloc/config/settings.py). The command line's `train` flags, the Train page's
-controls, the README's option table and the validation are all generated from these
+controls, the settings table in docs/settings.md and the validation are all generated from these
 declarations, so adding a setting is one field here (and a preset is one entry of `PRESETS`).
 """
 

@@ -2,7 +2,7 @@
 everything derived from it.
 
 `@section("name")` registers a settings dataclass: its fields become `SETTINGS` entries (the CLI's
-flags, the Train page's controls, the README's table) and `Section.__post_init__` checks every
+flags, the Train page's controls, docs/settings.md's table) and `Section.__post_init__` checks every
 value on construction, raising `SettingError` worded for the CLI (the flag) or the page (the
 control). The sections themselves are declared in maskloc/config/sections.py.
 """

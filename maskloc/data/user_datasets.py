@@ -43,7 +43,7 @@ from .table import check_row, read_csv_text
 log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# Pictures per class for a useful fine-tune (the measured figure in the README uses 20 in all).
+# Pictures per class for a useful fine-tune (docs/own-data.md measures one with 20 in all).
 RECOMMENDED_PER_CLASS = 10
 JPEG_QUALITY = 92
 

@@ -1,6 +1,6 @@
 """A trained checkpoint as an ONNX file any runtime can run, without maskloc or PyTorch.
 
-The contract (also in the README):
+The contract (also in docs/classroom-server.md):
 - input `images`: float32 N x 3 x S x S, RGB in [0, 1], any N; normalisation is inside the graph;
 - outputs, in OUTPUTS order: `logits` (N x C) and `boxes` (N x 4, x0 y0 x1 y1 in [0, 1] of the
   input); then, for models that have it, `presence` (N face-presence logits; sigmoid >=

@@ -1,5 +1,5 @@
 """The settings table: declared once, every front end generated from it, validation that names
-the setting as the user sees it, presets as plain overrides, the README's table kept equal."""
+the setting as the user sees it, presets as plain overrides, docs/settings.md's table kept equal."""
 
 from __future__ import annotations
 
@@ -143,11 +143,11 @@ def test_config_json_round_trip_keeps_types():
     assert RunConfig.from_dict(config.to_dict()) == config
 
 
-def test_readme_lists_the_train_flags_of_the_settings_table():
-    readme = (ROOT / "README.md").read_text()
+def test_the_settings_page_lists_the_train_flags_of_the_settings_table():
+    page = (ROOT / "docs" / "settings.md").read_text()
     start, end = "<!-- train-settings:start -->\n", "<!-- train-settings:end -->"
-    assert start in readme and end in readme
-    table = readme.split(start, 1)[1].split(end, 1)[0]
+    assert start in page and end in page
+    table = page.split(start, 1)[1].split(end, 1)[0]
     assert table == settings_markdown(), (
-        "README's settings table is stale: paste `python -m maskloc settings` between the markers"
+        "docs/settings.md's table is stale: paste `maskloc settings` between the markers"
     )

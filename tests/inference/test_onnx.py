@@ -1,5 +1,6 @@
-"""ONNX export (the README's contract), parity with PyTorch on bundled pictures, the ONNX Runtime
-predictor behind Predictor's interface, the export CLI and the once-per-checkpoint export cache."""
+"""ONNX export (the contract in docs/classroom-server.md), parity with PyTorch on bundled
+pictures, the ONNX Runtime predictor behind Predictor's interface, the export CLI and the
+once-per-checkpoint export cache."""
 
 from __future__ import annotations
 

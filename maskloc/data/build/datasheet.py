@@ -120,8 +120,8 @@ Procedure, per photo (sorted by name, one seeded random stream per photo):
    grown by {s.no_face_margin:.0%} of its width/height on every side, at most
    {s.no_face_per_photo * s.placement_tries * 5} random tries per photo. Cut, resized and saved
    like the face crops; the window takes its photo's split. Windows a person looked at and
-   found to show a face nobody annotated (`maskloc/data/build/window_review.py`, keyed by photo and
-   position) are left out, not replaced.
+   found to show a face nobody annotated (`maskloc/data/build/window_review.py`, keyed by
+   photo and position) are left out, not replaced.
 
 | setting | value |
 |---|---|
