@@ -28,14 +28,11 @@ def progress_bar(description: str) -> Progress:
 def refuse_bad_rows(data: str, skip: bool) -> None:
     """Bad rows stop the CLI unless --skip-bad-rows; skipped ones are listed on stderr."""
     from ..data.folder import load_dataset
-    from ..data.table import DataError
+    from ..data.table import bad_rows_error
 
     problems = load_dataset(data).problems
     if problems and not skip:
-        raise DataError(
-            f"{len(problems)} bad row(s), first: {problems[0]}; "
-            "fix them or pass --skip-bad-rows to use the good rows"
-        )
+        raise bad_rows_error(problems)
     for problem in problems:
         print(f"skipped: {problem}", file=sys.stderr)
 

@@ -28,7 +28,7 @@ ENVIRONMENT = {  # every variable maskloc reads, and what it sets
     "MASKLOC_USER_DATA": "where collected and imported datasets live; default user_data/",
     "MASKLOC_SCHEDULER": "a Dask scheduler (tcp://host:8786) to train on; unset: train here",
     "MASKLOC_TEACHER_PASSWORD": "turns a server into a classroom server (teacher passcode)",
-    "MASKLOC_LANG": "the app's default language (es or en) where the browser gives none",
+    "MASKLOC_LANG": "the app's language for every browser (es or en); ?lang= and the sidebar win",
 }
 
 

@@ -55,6 +55,18 @@ class RowProblem:
         return f"{self.file} row {self.row}, {self.field}: {self.reason}"
 
 
+def bad_rows_error(problems: Sequence[RowProblem]) -> DataError:
+    """The refusal of rows that cannot be used, for a caller that does not skip them."""
+    return DataError(
+        N_(
+            "{count} bad row(s), first: {first}; fix them or pass --skip-bad-rows to use the "
+            "good rows"
+        ),
+        count=len(problems),
+        first=problems[0],
+    )
+
+
 @dataclass
 class Table:
     """The valid rows of one CSV (with image path and upright size added) and the rejected ones."""

@@ -12,7 +12,7 @@ from ..config.sections import RunConfig
 from ..config.settings import SettingError
 from ..data.folder import DatasetFolder, load_dataset
 from ..data.split import SplitCheck, check_split, train_val_positions
-from ..data.table import DataError
+from ..data.table import bad_rows_error
 from ..models.weights import missing_weights_template, pretrained_available
 from ..utils.messages import N_, Text
 
@@ -43,14 +43,7 @@ def preflight(
     warnings = []
     problems = folder.train.problems
     if problems and not skip_bad_rows:
-        raise DataError(
-            N_(
-                "{count} bad row(s), first: {first}; fix them or pass --skip-bad-rows to use the "
-                "good rows"
-            ),
-            count=len(problems),
-            first=problems[0],
-        )
+        raise bad_rows_error(problems)
     if problems:
         warnings.append(
             Text(

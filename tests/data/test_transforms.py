@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from maskloc.config.catalogue import AUGMENTATIONS
-from maskloc.data.transforms import CATALOGUE, NOTEBOOK_AUGMENTATIONS, compose, train_transform
+from maskloc.data.transforms import (
+    CATALOGUE,
+    NOTEBOOK_AUGMENTATIONS,
+    RECIPES,
+    compose,
+    train_transform,
+)
 
 
 def _image_with_box():
@@ -80,3 +86,7 @@ def test_seeded_pipeline_draws_each_transform_independently():
         out = pipeline(image=image, bboxes=box, labels=[0])
         applied_counts.append(len(out["applied_transforms"]))
     assert 1 in applied_counts  # one of two applied: impossible if both shared one draw
+
+
+def test_every_recipe_the_settings_offer_is_built_and_no_other():
+    assert list(RECIPES) == list(AUGMENTATIONS)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from maskloc.config.catalogue import BACKBONES as BACKBONE_FACTS
 from maskloc.config.paths import DEFAULT_DATA
 from maskloc.config.sections import ModelConfig
 from maskloc.data.image_cache import resize_square
@@ -177,3 +178,20 @@ def test_fused_box_head_refuses_models_without_a_trainable_stride_16_map(setting
     """Refused where the settings are made (the dataclass validates), naming the setting."""
     with pytest.raises(ValueError, match=r"--box-head .*'fused' needs"):
         LocalizationModel(ModelConfig(pretrained=False, **settings))
+
+
+def test_the_registry_builds_every_backbone_the_settings_offer_and_no_other():
+    assert list(BACKBONES) == list(BACKBONE_FACTS)
+
+
+@pytest.mark.parametrize("name", [n for n, facts in BACKBONE_FACTS.items() if facts.fine_tap])
+def test_the_stride_16_tap_the_settings_know_is_where_the_trunk_halves_its_grid(name):
+    """The "fused" head reads the input of block `fine_tap`: the last map at stride 16."""
+    trunk = BACKBONES[name].build(False).eval()
+    tap = BACKBONE_FACTS[name].fine_tap
+    with torch.no_grad():
+        fine = trunk[:tap](torch.zeros(1, 3, 64, 64))
+        coarse = trunk(torch.zeros(1, 3, 64, 64))
+    assert fine.shape[-1] == 64 // 16 and coarse.shape[-1] == 64 // 32
+    assert fine.shape[1] == BACKBONES[name].fine_dim
+    assert len(trunk) == BACKBONE_FACTS[name].blocks
