@@ -1,4 +1,5 @@
-"""From a checkpoint to answers: one image, a dataset split with scores, or a submission file."""
+"""A checkpoint loaded to answer: one picture (class, confidence, box, face or not) or every row of
+a table; scoring a split and the submission file build on it in inference/evaluate.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training and evaluation loops. The Trainer knows nothing about UIs: it reports through callbacks
+"""The training loop. The Trainer knows nothing about UIs: it reports through callbacks
 (minGPT style) and checks a stop event every batch, so a thread, a CLI or a test can drive it."""
 
 from __future__ import annotations
