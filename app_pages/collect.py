@@ -18,9 +18,10 @@ from app_parts.i18n import N_, error_text, library_text, number, t
 from app_parts.inputs import IMAGE_TYPES, USER_ERRORS
 from app_parts.jobs import registry
 from app_parts.model_chooser import describe_model, model_chooser
+from maskloc.config.paths import user_data_root
 from maskloc.config.presets import preset
 from maskloc.data.images import read_rgb
-from maskloc.data.user_datasets import RECOMMENDED_PER_CLASS, user_data_root
+from maskloc.data.user_datasets import RECOMMENDED_PER_CLASS
 from maskloc.training.finetune import adopt_checkpoint
 from maskloc.viz import drawing
 

@@ -16,8 +16,9 @@ from PIL import Image
 
 from app_parts.i18n import error_text, t
 from app_parts.inputs import USER_ERRORS
+from maskloc.config.paths import user_data_root
 from maskloc.data.layout import KNOWN_CLASSES
-from maskloc.data.user_datasets import UserDataset, create_dataset, list_datasets, user_data_root
+from maskloc.data.user_datasets import UserDataset, create_dataset, list_datasets
 from maskloc.inference.predictor import Prediction
 
 EDIT_WIDTH = 480

@@ -8,12 +8,12 @@ from pathlib import Path
 import streamlit as st
 
 from app_parts.i18n import error_text, t
-from maskloc.config.paths import default_data_root, runs_root
+from maskloc.config.paths import default_data_root, runs_root, user_data_root
 from maskloc.data.folder import DatasetFolder, load_dataset
 from maskloc.data.layout import dataset_signature
 from maskloc.data.table import DataError
 from maskloc.data.uploads import UploadError, unpack_dataset_zip
-from maskloc.data.user_datasets import list_datasets, user_data_root
+from maskloc.data.user_datasets import list_datasets
 
 DATA_KEY = "maskloc_data_root"  # survives page switches (widget state does not)
 

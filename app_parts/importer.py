@@ -10,8 +10,9 @@ import streamlit as st
 
 from app_parts.dataset_chooser import DATA_KEY
 from app_parts.i18n import N_, error_text, t
+from maskloc.config.paths import user_data_root
 from maskloc.data.uploads import UploadError
-from maskloc.data.user_datasets import check_name, user_data_root
+from maskloc.data.user_datasets import check_name
 from maskloc.formats import FORMATS, MULTI_BOX, FormatError, ImportReport, import_dataset
 
 REPORT_KEY = "import_report"

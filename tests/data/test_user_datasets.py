@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from maskloc.config.paths import user_data_root
 from maskloc.data.folder import load_dataset
 from maskloc.data.images import ImageError
 from maskloc.data.user_datasets import (
@@ -16,7 +17,6 @@ from maskloc.data.user_datasets import (
     check_name,
     create_dataset,
     list_datasets,
-    user_data_root,
 )
 
 
