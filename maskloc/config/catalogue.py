@@ -20,7 +20,8 @@ class BackboneFacts:
     description: str
     blocks: int  # Sequential blocks of the trunk: at most blocks - 1 can be frozen (0: none)
     imagenet: bool = True  # ImageNet weights exist for it (on this machine or not)
-    fine_tap: int | None = None  # Sequential index whose input is the stride-16 map ("fused")
+    fine_tap: int | None = None  # Sequential index whose input is the stride-16 map ("fused");
+    # tests/models/test_models.py checks it on each real trunk
 
 
 BACKBONES: dict[str, BackboneFacts] = {

@@ -25,7 +25,6 @@ STAGES = (
 )
 STEM_CHANNELS, HEAD_CHANNELS = 32, 1280
 NUM_BLOCKS = sum(stage[-1] for stage in STAGES)
-STRIDE_16_INDEX = 12  # Sequential index whose input is the last stride-16 map (112 channels)
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:

@@ -50,8 +50,6 @@ RAW_COLUMNS = ("filename", "width", "height", "xmin", "ymin", "xmax", "ymax", "c
 SAMPLE_SUBMISSION_CSV, DATASHEET = "sample_submission.csv", "README.md"
 OWNED_FILES = (TRAIN_CSV, TEST_CSV, TEST_LABELS_CSV, SAMPLE_SUBMISSION_CSV, NO_FACE_CSV, DATASHEET)
 OWNED_DIRS = (IMAGES_DIR,)
-DEFAULT_RAW = "../shared/datasets/mask-wearing"
-DEFAULT_OUT = "data/mask-faces"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
